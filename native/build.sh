@@ -1,0 +1,13 @@
+#!/bin/sh
+# Builds the C executor with the machine's C compiler. Run by `npm install` (postinstall).
+# Static, so it needs nothing from the host once exec'd, and starts without a dynamic loader.
+set -e
+cd "$(dirname "$0")/executor"
+CC="${CC:-cc}"
+if ! command -v "$CC" >/dev/null 2>&1; then
+  echo "berth: no C compiler ($CC) found; install one (apt-get install -y gcc libc6-dev) and rerun npm install" >&2
+  exit 1
+fi
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
+  -o berth-executor.tmp main.c plan.c mounts.c process.c console.c
+mv berth-executor.tmp berth-executor

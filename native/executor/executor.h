@@ -1,0 +1,67 @@
+/* Shared state of the executor. It is single-threaded and short-lived: globals keep it simple. */
+#ifndef BERTH_EXECUTOR_H
+#define BERTH_EXECUTOR_H
+
+#include "plan.h"
+
+/* Records sent to TypeScript on the control socket: 16 bytes each, written atomically. */
+enum report_kind {
+	REPORT_PID = 1,     /* value: host pid of the container init */
+	REPORT_ERROR = 2,   /* step, err, value (op-specific detail) */
+	REPORT_STARTED = 3, /* the container process was exec'd (or setup ended, see ERROR) */
+	REPORT_READY = 4,   /* create: the init is set up and waits on the exec fifo */
+};
+
+/* Error detail codes sent in REPORT_ERROR.value, decoded by src/runtime/plan/errors.ts. */
+enum detail {
+	DETAIL_NONE = 0,
+	DETAIL_NOT_IN_PATH = 1,   /* OP_EXEC: no such executable in $PATH */
+	DETAIL_NOT_PROCFS = 2,    /* OP_MASK/OP_MOUNT: target is not on the expected filesystem */
+	DETAIL_BAD_PLAN = 3,
+	DETAIL_BIND_SOURCE = 4,   /* OP_MOUNT: the bind source could not be opened */
+	DETAIL_DEV_NULL = 5,      /* OP_MASK: /dev/null is not the null device */
+	DETAIL_CWD_NOT_DIR = 6,
+};
+
+extern int ctl_fd;          /* control socket to TypeScript */
+extern int cur_step;        /* index of the step being performed, for error reports */
+extern int rootfd;          /* O_PATH fd of the container rootfs (after OP_ROOTFS) */
+extern const char *rootfs_path;
+extern int console_sock;    /* --console-socket connection, or -1 */
+extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */
+extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */
+
+void report(int kind, int step, int err, int value);
+void fail(int err, int detail) __attribute__((noreturn));
+
+/* mounts.c */
+void do_mount_step(struct step *s);
+void do_rootfs(struct step *s);
+void do_symlink(struct step *s);
+void do_mknod(struct step *s);
+void do_bind_device(struct step *s);
+void do_pivot(struct step *s);
+void do_mask(struct step *s);
+void do_readonly(struct step *s);
+void do_root_readonly(void);
+void do_propagation(struct step *s);
+
+/* process.c */
+void do_loopback_up(void);
+void do_cap_bounding(struct step *s);
+void do_user(struct step *s);
+void do_caps(struct step *s);
+void do_seccomp(struct step *s);
+void do_cwd(struct step *s, int after_user);
+void do_exec(struct step *s) __attribute__((noreturn));
+void do_write(struct step *s);
+void do_rlimit(struct step *s);
+
+/* console.c */
+void do_console(struct step *s);
+int send_fd(int sock, int fd, const char *name);
+int recv_fd(int sock);
+int relay_and_wait(pid_t child, int master); /* returns the wait status */
+int wait_forwarding(pid_t child);
+
+#endif

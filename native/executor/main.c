@@ -1,0 +1,382 @@
+/*
+ * berth-executor: performs a plan computed by Berth's TypeScript. It decides nothing.
+ *
+ *   berth-executor CTL_FD
+ *
+ * CTL_FD is a socket to the TypeScript side. The executor reads the plan from it (u32 length,
+ * then the plan), then reports back with 16-byte records (see executor.h). Two processes:
+ *
+ *   stage 0  the process TypeScript spawned, in the host namespaces. It joins namespaces given by
+ *            path, clones the container init into new ones, writes uid/gid maps and cgroup
+ *            membership for it, then either stays as a monitor (foreground `run`: relays the
+ *            terminal, forwards signals, exits with the container's status) or exits (detach,
+ *            create).
+ *   stage 1  the container init. It waits for stage 0's "go", performs its steps in plan order
+ *            (mounts, pivot_root, console, hostname, sysctls, masks, rlimits, user, capabilities,
+ *            no_new_privs, seccomp, cwd) and execs the container process.
+ *
+ * Any failure is reported as (step index, errno, detail): TypeScript knows what each step meant
+ * and writes the message a human reads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "executor.h"
+
+int ctl_fd = -1;
+int cur_step = -1;
+int rootfd = -1;
+const char *rootfs_path;
+int console_sock = -1;
+int fifo_fd = -1;
+int sync_fd = -1;
+
+enum mode { MODE_FOREGROUND = 0, MODE_DETACH = 1, MODE_CREATE = 2 };
+
+void report(int kind, int step, int err, int value)
+{
+	int32_t rec[4] = { kind, step, err, value };
+	ssize_t r;
+	do
+		r = write(ctl_fd, rec, sizeof rec);
+	while (r < 0 && errno == EINTR);
+}
+
+void fail(int err, int detail)
+{
+	report(REPORT_ERROR, cur_step, err, detail);
+	_exit(1);
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += r;
+	}
+	return 0;
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, data, len);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * CVE-2019-5736: a container process that can reach this binary (via /proc/PID/exe of a process
+ * still running it) could overwrite it on the host. So run from a sealed, anonymous copy: writes
+ * to it are impossible, and there is no path back to the file on disk.
+ */
+static void run_from_sealed_copy(char **argv, char **envp)
+{
+	if (getenv("_BERTH_SEALED"))
+		return;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int mfd = memfd_create("berth-executor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct stat st;
+	if (self < 0 || mfd < 0 || fstat(self, &st) < 0)
+		goto out;
+	for (off_t done = 0; done < st.st_size;) {
+		ssize_t n = sendfile(mfd, self, NULL, st.st_size - done);
+		if (n <= 0)
+			goto out;
+		done += n;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		goto out;
+	close(self);
+	setenv("_BERTH_SEALED", "1", 1);
+	extern char **environ;
+	fexecve(mfd, argv, environ);
+out:
+	/* Refuse to run unprotected rather than silently skipping the protection. */
+	(void)envp;
+	fprintf(stderr, "berth-executor: cannot run from a sealed copy of itself: %s\n", strerror(errno));
+	_exit(125);
+}
+
+static void stage0_pre_clone(struct step *s)
+{
+	switch (s->op) {
+	case OP_SETNS: {
+		int fd = open(s->f[0].str, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(errno, 0);
+		if (setns(fd, (int)s->f[1].num) < 0)
+			fail(errno, 0);
+		close(fd);
+		break;
+	}
+	case OP_CONSOLE_SOCKET: {
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		if (s->f[0].len >= sizeof addr.sun_path)
+			fail(ENAMETOOLONG, 0);
+		memcpy(addr.sun_path, s->f[0].str, s->f[0].len + 1);
+		console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (console_sock < 0 || connect(console_sock, (struct sockaddr *)&addr, sizeof addr) < 0)
+			fail(errno, 0);
+		break;
+	}
+	case OP_OPEN_FIFO:
+		fifo_fd = open(s->f[0].str, O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0)
+			fail(errno, 0);
+		break;
+	default:
+		fail(EINVAL, DETAIL_BAD_PLAN);
+	}
+}
+
+static void stage0_after_clone(struct step *s, pid_t child)
+{
+	char path[64];
+	switch (s->op) {
+	case OP_UID_MAP:
+	case OP_GID_MAP:
+	case OP_SETGROUPS:
+		snprintf(path, sizeof path, "/proc/%d/%s", child,
+			 s->op == OP_UID_MAP ? "uid_map" : s->op == OP_GID_MAP ? "gid_map" : "setgroups");
+		if (write_file(path, s->f[0].str, s->f[0].len) < 0)
+			fail(errno, 0);
+		break;
+	case OP_OOM_SCORE_ADJ:
+		snprintf(path, sizeof path, "/proc/%d/oom_score_adj", child);
+		if (write_file(path, s->f[0].str, s->f[0].len) < 0)
+			fail(errno, 0);
+		break;
+	case OP_CGROUP_JOIN: {
+		char pid[16];
+		int n = snprintf(pid, sizeof pid, "%d", child);
+		if (write_file(s->f[0].str, pid, n) < 0)
+			fail(errno, 0);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static int is_parent_op(int op)
+{
+	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS || op == OP_CGROUP_JOIN ||
+	       op == OP_OOM_SCORE_ADJ;
+}
+
+static void stage1(struct plan *pl, uint32_t first)
+{
+	char go;
+	/* Signals blocked by stage 0 for its signalfd must not stay blocked in the container. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Dispositions inherited as "ignored" (Bun ignores SIGPIPE) survive execve: reset them. */
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until exec: if stage 0 dies mid-setup, so do we */
+	if (read_full(sync_fd, &go, 1) < 0 || go != 'G')
+		_exit(1); /* stage 0 failed and has reported why */
+	prctl(PR_SET_DUMPABLE, 0);
+
+	int cwd_step = -1;
+	for (uint32_t i = first; i < pl->nsteps; i++) {
+		struct step *s = &pl->steps[i];
+		cur_step = (int)i;
+		if (is_parent_op(s->op))
+			continue;
+		switch (s->op) {
+		case OP_UNSHARE:
+			if (unshare((int)s->f[0].num) < 0)
+				fail(errno, 0);
+			break;
+		case OP_BECOME_ROOT:
+			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+				fail(errno, 0);
+			break;
+		case OP_LOOPBACK_UP: do_loopback_up(); break;
+		case OP_PROPAGATION: do_propagation(s); break;
+		case OP_ROOTFS: do_rootfs(s); break;
+		case OP_MOUNT: do_mount_step(s); break;
+		case OP_SYMLINK: do_symlink(s); break;
+		case OP_MKNOD: do_mknod(s); break;
+		case OP_BIND_DEVICE: do_bind_device(s); break;
+		case OP_PIVOT: do_pivot(s); break;
+		case OP_CONSOLE: do_console(s); break;
+		case OP_SETHOSTNAME:
+			if (sethostname(s->f[0].str, s->f[0].len) < 0)
+				fail(errno, 0);
+			break;
+		case OP_SETDOMAINNAME:
+			if (setdomainname(s->f[0].str, s->f[0].len) < 0)
+				fail(errno, 0);
+			break;
+		case OP_WRITE: do_write(s); break;
+		case OP_MASK: do_mask(s); break;
+		case OP_READONLY: do_readonly(s); break;
+		case OP_ROOT_READONLY: do_root_readonly(); break;
+		case OP_RLIMIT: do_rlimit(s); break;
+		case OP_CAP_BOUNDING: do_cap_bounding(s); break;
+		case OP_USER:
+			do_user(s);
+			if (cwd_step >= 0) { /* cwd was not reachable as root (e.g. root_squash NFS): retry */
+				cur_step = cwd_step;
+				do_cwd(&pl->steps[cwd_step], 1);
+				cur_step = (int)i;
+				cwd_step = -1;
+			}
+			break;
+		case OP_CAPS: do_caps(s); break;
+		case OP_NO_NEW_PRIVS:
+			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+				fail(errno, 0);
+			break;
+		case OP_SECCOMP: do_seccomp(s); break;
+		case OP_UMASK: umask((mode_t)s->f[0].num); break;
+		case OP_CWD:
+			if (chdir(s->f[0].str) < 0) {
+				if (errno == EACCES)
+					cwd_step = (int)i;
+				else
+					do_cwd(s, 1);
+			}
+			break;
+		case OP_WAIT_FIFO: {
+			char byte = 'R', path[64];
+			/* Tell stage 0 we are set up; it reports READY and exits, which must not kill us. */
+			prctl(PR_SET_PDEATHSIG, 0);
+			if (write(sync_fd, &byte, 1) < 0)
+				_exit(1);
+			/* Opening the fifo for reading blocks until `berth start` opens it for writing. */
+			snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || read(fd, &byte, 1) != 1)
+				fail(errno ? errno : EPIPE, 0);
+			close(fd);
+			close(fifo_fd);
+			break;
+		}
+		case OP_EXEC: do_exec(s);
+		default: fail(EINVAL, DETAIL_BAD_PLAN);
+		}
+	}
+	fail(EINVAL, DETAIL_BAD_PLAN); /* a plan must end with OP_EXEC */
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: berth-executor CTL_FD\n"
+				"Performs a plan computed by berth; not meant to be run by hand.\n");
+		return 2;
+	}
+	run_from_sealed_copy(argv, envp);
+	ctl_fd = atoi(argv[1]);
+	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
+	/* Bun hands us a non-blocking socket; we want plain blocking I/O. */
+	fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) & ~O_NONBLOCK);
+
+	uint32_t len;
+	if (read_full(ctl_fd, &len, 4) < 0 || len > (64u << 20))
+		fail(EINVAL, DETAIL_BAD_PLAN);
+	unsigned char *buf = malloc(len);
+	struct plan pl;
+	if (!buf || read_full(ctl_fd, buf, len) < 0 || plan_parse(buf, len, &pl) < 0)
+		fail(EINVAL, DETAIL_BAD_PLAN);
+
+	uint32_t i = 0;
+	for (; i < pl.nsteps && pl.steps[i].op != OP_CLONE; i++) {
+		cur_step = (int)i;
+		stage0_pre_clone(&pl.steps[i]);
+	}
+	if (i == pl.nsteps)
+		fail(EINVAL, DETAIL_BAD_PLAN);
+	cur_step = (int)i;
+	uint64_t flags = pl.steps[i].f[0].num;
+	int mode = (int)pl.steps[i].f[1].num;
+
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		fail(errno, 0);
+
+	/* Block the signals we forward before cloning, so none is lost between clone and signalfd. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+
+	pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (child < 0)
+		fail(errno, 0);
+	if (child == 0) {
+		close(sp[0]);
+		sync_fd = sp[1];
+		stage1(&pl, i + 1);
+	}
+	close(sp[1]);
+	sync_fd = sp[0];
+
+	for (uint32_t j = i + 1; j < pl.nsteps; j++) {
+		cur_step = (int)j;
+		if (is_parent_op(pl.steps[j].op))
+			stage0_after_clone(&pl.steps[j], child);
+	}
+	if (console_sock >= 0)
+		close(console_sock); /* the child holds its own copy */
+	report(REPORT_PID, -1, 0, child);
+	char go = 'G';
+	if (write(sync_fd, &go, 1) != 1)
+		fail(errno, 0);
+
+	/* Wait for the child to exec (EOF: its end is close-on-exec), to send us the pty master, or
+	 * (create) to report it is set up and waiting on the exec fifo. */
+	int master = -1;
+	for (;;) {
+		char msg;
+		ssize_t r = read(sync_fd, &msg, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (msg == 'P') {
+			master = recv_fd(sync_fd);
+		} else if (msg == 'R') {
+			report(REPORT_READY, -1, 0, child);
+			if (mode == MODE_CREATE)
+				_exit(0);
+		}
+	}
+	report(REPORT_STARTED, -1, 0, child);
+	if (mode != MODE_FOREGROUND)
+		_exit(0);
+	close(ctl_fd);
+	int status = master >= 0 ? relay_and_wait(child, master) : wait_forwarding(child);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

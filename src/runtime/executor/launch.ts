@@ -1,0 +1,126 @@
+// Spawns the C executor, hands it the plan, and turns its reports into events.
+import fs from "node:fs";
+import { BerthError } from "../errors.ts";
+import { encodePlan } from "../plan/encode.ts";
+import { stepError } from "../plan/errors.ts";
+import type { Plan } from "../plan/types.ts";
+
+export const EXECUTOR_PATH = new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
+
+const REPORT = { pid: 1, error: 2, started: 3, ready: 4 } as const;
+
+export interface Launched {
+  /** pid of stage 0 (the monitor in foreground mode) */
+  monitorPid: number;
+  /** host pid of the container init */
+  initPid: number;
+  /** set when setup failed; the init is gone (or going) */
+  error?: BerthError;
+  /** exit status of stage 0: the container's status in foreground mode */
+  exited: Promise<number>;
+  kill(signal: number | NodeJS.Signals): void;
+}
+
+export interface LaunchOptions {
+  /** berth's own fds 3..3+n-1 passed to the container (--preserve-fds) */
+  preserveFds?: number;
+  stdio?: ["inherit" | "ignore", "inherit" | "ignore", "inherit" | "ignore"];
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The socket is non-blocking; a plan is small, but a full buffer must not lose bytes. */
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += fs.writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Bun.sleepSync(1);
+    }
+  }
+}
+
+/**
+ * Resolves once the container process has been exec'd (foreground/detach), is waiting on its exec
+ * fifo (create), or setup failed (then `error` is set and the executor has exited).
+ */
+export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Launched> {
+  const preserve = opts.preserveFds ?? 0;
+  const extra: number[] = [];
+  for (let i = 0; i < preserve; i++) extra.push(3 + i);
+  const ctlIndex = 3 + preserve;
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn([EXECUTOR_PATH, String(ctlIndex)], {
+      stdio: [...(opts.stdio ?? ["inherit", "inherit", "inherit"]), ...extra, "pipe"] as never,
+    });
+  } catch (e) {
+    throw new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
+      phase: "executor", hint: "run `npm install` to build it",
+    });
+  }
+  const ctlFd = (proc.stdio as unknown as number[])[ctlIndex];
+  writeAll(ctlFd, encodePlan(plan));
+  let initPid = 0;
+  let error: BerthError | undefined;
+  let buf = new Uint8Array(0);
+  // Reports arrive on the control socket; Bun's file stream reads the non-blocking fd for us.
+  const reader = Bun.file(ctlFd).stream().getReader();
+  const settled = new Promise<void>((resolve) => {
+    const handle = (chunk: Uint8Array): boolean => {
+      buf = buf.length ? concat(buf, chunk) : chunk;
+      let started = false;
+      while (buf.length >= 16) {
+        const dv = new DataView(buf.buffer, buf.byteOffset, 16);
+        const kind = dv.getInt32(0, true), step = dv.getInt32(4, true), errno = dv.getInt32(8, true), value = dv.getInt32(12, true);
+        buf = buf.subarray(16);
+        if (kind === REPORT.pid) initPid = value;
+        else if (kind === REPORT.error) error ??= stepError(plan, step, errno, value);
+        else if (kind === REPORT.started || kind === REPORT.ready) started = true;
+      }
+      // After an error the init exits by itself and stage 0 follows: wait for that instead.
+      return started && !error;
+    };
+    (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || (value && handle(value))) break;
+        }
+      } catch {
+        /* the socket closed under us: the executor is gone */
+      }
+      resolve();
+    })();
+  });
+  await Promise.race([settled, proc.exited.then(() => Bun.sleep(20))]);
+  const exited = proc.exited.then((code) => {
+    reader.cancel().catch(() => {});
+    return code ?? 1;
+  });
+  if (error) await exited;
+  else if (!initPid) {
+    const code = await exited;
+    error = new BerthError(`the executor exited (status ${code}) before starting the container`, { phase: "executor" });
+  }
+  return {
+    monitorPid: proc.pid,
+    initPid,
+    error,
+    exited,
+    kill: (sig) => {
+      try {
+        proc.kill(sig as number);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}

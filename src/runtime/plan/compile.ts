@@ -1,0 +1,346 @@
+// spec -> plan. Pure: everything it needs from the host comes in through `host`, so it is
+// unit-tested without root and `--dry-run` prints exactly what a real run would do.
+//
+// The order of steps is the part that matters most; it follows the kernel's rules:
+//   - namespaces are joined (setns) before the clone, user namespace first, because joining the
+//     others needs capabilities in the user namespace that owns them;
+//   - the parent writes uid/gid maps and cgroup membership before the init may go on, and the
+//     cgroup namespace is unshared only after joining the cgroup, so its root is the container's;
+//   - mounts happen inside the rootfs before pivot_root; masks, read-only paths and sysctls after
+//     it, in the container's own /proc; sysctls before /proc/sys becomes read-only;
+//   - the bounding set is dropped while CAP_SETPCAP is still held, then the user changes (keeping
+//     capabilities), then capset sets the final sets;
+//   - seccomp is loaded as late as possible when no_new_privs is set (so the filter need not allow
+//     the runtime's own setup calls); without no_new_privs, loading it needs CAP_SYS_ADMIN, so it
+//     comes before the capabilities are dropped. runc does the same.
+import type { Mount, Spec } from "../spec/types.ts";
+import { CAPABILITIES, CLONE, MS, NAMESPACES, RESOLVE, RLIMITS } from "../linux.ts";
+import { configError } from "../errors.ts";
+import { describeFlags, parseMountOptions, propagationFlag } from "./mount-options.ts";
+import { MODE } from "./ops.ts";
+import type { Plan, Step } from "./types.ts";
+
+/** A mount the cgroups module expands a `cgroup` mount into. */
+export interface ExpandedMount {
+  source: string;
+  destination: string;
+  fstype: string;
+  flags: number;
+  data: string;
+  propagation?: number;
+  mkdirType?: "dir" | "file";
+}
+
+export interface HostView {
+  /** Kind of a host path, for bind sources: decides whether the target is a file or a dir. */
+  kind(path: string): "file" | "dir" | "other" | "missing";
+  /** Read a file of the host (the rootfs's /etc/passwd, to find HOME); undefined if absent. */
+  readFile(path: string): string | undefined;
+}
+
+export interface CompileInput {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  mode: keyof typeof MODE;
+  noPivot?: boolean;
+  consoleSocket?: string;
+  fifoPath?: string;
+  preserveFds?: number;
+  /** cgroup.procs files the init joins, and how a `cgroup` mount expands. */
+  cgroup?: {
+    procsFiles: string[];
+    expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][] };
+  };
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  host: HostView;
+}
+
+const DEFAULT_DEVICES: { path: string; major: number; minor: number }[] = [
+  { path: "/dev/null", major: 1, minor: 3 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/full", major: 1, minor: 7 },
+  { path: "/dev/random", major: 1, minor: 8 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/tty", major: 5, minor: 0 },
+];
+
+const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
+
+function capMask(names: string[] | undefined, field: string): bigint {
+  let mask = 0n;
+  (names ?? []).forEach((name, i) => {
+    const bit = CAPABILITIES.indexOf(name as (typeof CAPABILITIES)[number]);
+    if (bit < 0) throw configError(`${field}[${i}]`, `unknown capability "${name}"`);
+    mask |= 1n << BigInt(bit);
+  });
+  return mask;
+}
+
+function capNames(mask: bigint): string {
+  const names = CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));
+  return names.length ? names.map((n) => n.slice(4).toLowerCase()).join(",") : "(none)";
+}
+
+/** Sysctls are only safe to set when the namespace they belong to is the container's own. */
+function sysctlNamespace(key: string): "ipc" | "network" | "uts" | undefined {
+  if (/^kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)$/.test(key)) return "ipc";
+  if (key.startsWith("fs.mqueue.")) return "ipc";
+  if (key.startsWith("net.")) return "network";
+  if (key === "kernel.hostname" || key === "kernel.domainname") return "uts";
+  return undefined;
+}
+
+function homeFor(uid: number, passwd: string | undefined): string {
+  for (const line of (passwd ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 6 && Number(f[2]) === uid) return f[5] || "/";
+  }
+  return "/";
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+function rlimitValue(v: number): bigint {
+  // JSON cannot carry 2^64-1 exactly: anything at or above 2^63 means "unlimited".
+  return v >= 2 ** 63 ? U64_MAX : BigInt(Math.trunc(v));
+}
+
+export function compilePlan(input: CompileInput): Plan {
+  const { spec, rootfs, host } = input;
+  const proc = spec.process;
+  if (!proc) throw configError("process", "config.json has no process to run");
+  if (!proc.args?.length) throw configError("process.args", "no command to run: args is empty");
+  const linux = spec.linux ?? {};
+  const steps: Step[] = [];
+  const notes: string[] = [];
+  const add = (op: Step["op"], args: Step["args"], text: string, field?: string) =>
+    steps.push({ op, args, text, field });
+
+  // ---- namespaces ---------------------------------------------------------------------------
+  const nsList = linux.namespaces ?? [];
+  const has = (t: string) => nsList.some((n) => n.type === t);
+  const isNew = (t: string) => nsList.some((n) => n.type === t && !n.path);
+  if (!has("mount")) {
+    throw configError("linux.namespaces", "no mount namespace: berth needs one to set up the rootfs",
+      'add {"type": "mount"} to linux.namespaces');
+  }
+  if (has("time")) {
+    const i = nsList.findIndex((n) => n.type === "time");
+    throw configError(`linux.namespaces[${i}]`, "time namespaces are not supported by berth yet");
+  }
+  if (linux.timeOffsets) throw configError("linux.timeOffsets", "time namespaces are not supported by berth yet");
+
+  // Paths opened before any setns, while we still see the host's filesystem.
+  if (input.fifoPath) add("openFifo", { path: input.fifoPath }, `open exec fifo ${input.fifoPath}`);
+  if (input.consoleSocket) {
+    add("consoleSocket", { path: input.consoleSocket }, `connect to console socket ${input.consoleSocket}`);
+  }
+  const joinOrder = [...nsList.entries()].filter(([, n]) => n.path)
+    .sort(([, a], [, b]) => rank(a.type) - rank(b.type));
+  function rank(t: string) {
+    return t === "user" ? 0 : t === "mount" ? 2 : 1;
+  }
+  for (const [i, ns] of joinOrder) {
+    add("setns", { path: ns.path!, nstype: NAMESPACES[ns.type].flag },
+      `join ${ns.type} namespace ${ns.path}`, `linux.namespaces[${i}]`);
+  }
+  let cloneFlags = 0;
+  for (const ns of nsList) {
+    if (!ns.path && ns.type !== "cgroup") cloneFlags |= NAMESPACES[ns.type].flag;
+  }
+  const newNames = nsList.filter((n) => !n.path).map((n) => n.type).join(", ") || "none";
+  add("clone", { flags: cloneFlags, mode: MODE[input.mode] },
+    `clone the container init with new namespaces: ${newNames}`);
+
+  // ---- parent: maps, cgroup, oom score ------------------------------------------------------
+  const newUserns = isNew("user");
+  if (newUserns) {
+    if (!linux.uidMappings?.length) throw configError("linux.uidMappings", "a new user namespace needs uidMappings");
+    if (!linux.gidMappings?.length) throw configError("linux.gidMappings", "a new user namespace needs gidMappings");
+    const fmt = (m: { containerID: number; hostID: number; size: number }[]) =>
+      m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+    add("uidMap", { map: fmt(linux.uidMappings) }, `write uid_map: ${fmt(linux.uidMappings).trim().replace(/\n/g, "; ")}`, "linux.uidMappings");
+    add("gidMap", { map: fmt(linux.gidMappings) }, `write gid_map: ${fmt(linux.gidMappings).trim().replace(/\n/g, "; ")}`, "linux.gidMappings");
+  } else if (linux.uidMappings?.length || linux.gidMappings?.length) {
+    if (!has("user")) {
+      throw configError("linux.uidMappings", "uid/gid mappings are given but there is no user namespace",
+        'add {"type": "user"} to linux.namespaces or remove the mappings');
+    }
+  }
+  for (const f of input.cgroup?.procsFiles ?? []) add("cgroupJoin", { procsFile: f }, `add the init to ${f}`, "linux.cgroupsPath");
+  if (proc.oomScoreAdj !== undefined) {
+    add("oomScoreAdj", { value: String(proc.oomScoreAdj) }, `set oom_score_adj to ${proc.oomScoreAdj}`, "process.oomScoreAdj");
+  }
+
+  // ---- init: namespaces it creates itself -------------------------------------------------
+  if (newUserns) add("becomeRoot", {}, "become root (uid 0, gid 0) in the new user namespace");
+  if (isNew("cgroup")) {
+    add("unshare", { flags: CLONE.NEWCGROUP }, "unshare the cgroup namespace (rooted at the container's cgroup)");
+  }
+  if (isNew("network")) add("loopbackUp", {}, "bring up the loopback interface");
+
+  // ---- rootfs and mounts --------------------------------------------------------------------
+  const rootProp = linux.rootfsPropagation ? propagationFlag(linux.rootfsPropagation) : undefined;
+  if (linux.rootfsPropagation && rootProp === undefined) {
+    throw configError("linux.rootfsPropagation", `unknown propagation "${linux.rootfsPropagation}"`);
+  }
+  // Host mounts must not see what we do: make the whole tree a slave (or what the spec asks).
+  const baseProp = rootProp && (rootProp & (MS.SHARED | MS.SLAVE)) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
+  add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
+    `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : rootProp && (rootProp & MS.SHARED) ? "shared" : "a slave"} of the host's (rootfs propagation)`,
+    "linux.rootfsPropagation");
+  add("rootfs", { path: rootfs }, `bind the rootfs ${rootfs} onto itself`, "root.path");
+
+  const mounts = spec.mounts ?? [];
+  let devIsTmpfs = false;
+  let hasDevpts = false;
+  mounts.forEach((m, i) => {
+    const field = `mounts[${i}]`;
+    if (!m.destination?.startsWith("/")) throw configError(`${field}.destination`, `mount destination "${m.destination}" is not an absolute path`);
+    const dest = m.destination.replace(/\/+$/, "") || "/";
+    const opts = parseMountOptions(m.options, field, m.type);
+    if (dest === "/dev" && !opts.bind) devIsTmpfs = true;
+    if (dest === "/dev/pts" && m.type === "devpts") hasDevpts = true;
+
+    if (m.type === "cgroup" && !opts.bind) {
+      if (!input.cgroup) throw configError(field, "a cgroup mount needs cgroups, and none are set up");
+      const exp = input.cgroup.expandMount(m, opts.flags, has("cgroup"));
+      for (const e of exp.mounts) {
+        const isBind = (e.flags & MS.BIND) !== 0;
+        add("mount", {
+          source: e.source, dest: e.destination, fstype: e.fstype, flags: isBind ? e.flags & (MS.BIND | MS.REC) : e.flags,
+          data: e.data, mkdir: e.mkdirType === "file" ? 1 : 0, resolve: 0, propagation: e.propagation ?? 0,
+          remount: isBind && (e.flags & ~(MS.BIND | MS.REC)) ? e.flags : 0,
+        }, `mount ${e.fstype || "bind"} ${e.source} on ${e.destination} (${describeFlags(e.flags) || "defaults"}${e.data ? "," + e.data : ""})`, field);
+      }
+      for (const [target, link] of exp.symlinks) add("symlink", { target, path: link }, `symlink ${link} -> ${target}`, field);
+      return;
+    }
+
+    let source = m.source ?? "";
+    let mkdir = 0;
+    if (opts.bind) {
+      if (!source) throw configError(`${field}.source`, "a bind mount needs a source");
+      if (!source.startsWith("/")) source = `${input.bundle}/${source}`;
+      const kind = host.kind(source);
+      if (kind === "missing") {
+        throw configError(`${field}.source`, `bind source ${source} does not exist`, "create it on the host, or fix the path");
+      }
+      mkdir = kind === "dir" ? 0 : 1;
+    }
+    // /proc and /sys must land on a real directory of the rootfs, never through a symlink.
+    const resolve = m.type === "proc" || m.type === "sysfs" ? RESOLVE.NO_SYMLINKS : 0;
+    const mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
+    const remount = opts.bind && opts.flags & ~(MS.BIND | MS.REC) ? opts.flags : 0;
+    const data = opts.data.join(",");
+    add("mount", {
+      source, dest, fstype: opts.bind ? "" : (m.type ?? ""), flags: mountFlags, data, mkdir, resolve,
+      propagation: opts.propagation, remount,
+    }, `mount ${opts.bind ? "bind " + source : (m.type ?? "?") + " " + source} on ${dest} (${describeFlags(opts.flags & ~MS.BIND) || "defaults"}${data ? "," + data : ""})`, field);
+  });
+
+  // ---- devices ------------------------------------------------------------------------------
+  // A fresh /dev gets the standard device nodes; a /dev bound from the host already has them.
+  const devices = devIsTmpfs ? DEFAULT_DEVICES.map((d) => ({ ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, field: "(default device)" })) : [];
+  (linux.devices ?? []).forEach((d, i) => {
+    const existing = devices.findIndex((x) => x.path === d.path);
+    const entry = { path: d.path, type: d.type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0, field: `linux.devices[${i}]` };
+    if (existing >= 0) devices[existing] = entry;
+    else devices.push(entry);
+  });
+  for (const d of devices) {
+    if (newUserns) {
+      // mknod is refused in a user namespace: bind the host's node instead, as runc does.
+      add("bindDevice", { hostPath: d.path, path: d.path }, `bind host device ${d.path}`, d.field);
+    } else {
+      const typeBits = d.type === "b" ? S_IFBLK : d.type === "p" ? S_IFIFO : S_IFCHR;
+      add("mknod", { path: d.path, mode: typeBits | (d.fileMode & 0o7777), major: d.major, minor: d.minor, uid: d.uid, gid: d.gid },
+        `mknod ${d.path} ${d.type} ${d.major}:${d.minor} mode ${(d.fileMode & 0o7777).toString(8)}`, d.field);
+    }
+  }
+  if (devIsTmpfs) {
+    const links: [string, string][] = [
+      ["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"],
+      ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"],
+      ["/proc/kcore", "/dev/core"],
+    ];
+    if (hasDevpts) links.push(["pts/ptmx", "/dev/ptmx"]);
+    for (const [target, path] of links) add("symlink", { target, path }, `symlink ${path} -> ${target}`);
+  }
+  if (rootProp !== undefined && rootProp & (MS.SHARED | MS.UNBINDABLE)) {
+    add("propagation", { target: rootfs, flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
+  }
+  add("pivot", { noPivot: input.noPivot ? 1 : 0 },
+    input.noPivot ? "move the rootfs to / and chroot into it (--no-pivot)" : "pivot_root into the rootfs and detach the old root");
+
+  // ---- console, names, sysctls, masks --------------------------------------------------------
+  if (proc.terminal) {
+    const rows = proc.consoleSize?.height ?? 0, cols = proc.consoleSize?.width ?? 0;
+    add("console", { rows, cols }, `create a pty in the container and make it the controlling terminal${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
+  }
+  if (spec.hostname !== undefined && spec.hostname !== "") {
+    if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');
+    add("sethostname", { name: spec.hostname }, `set hostname to "${spec.hostname}"`, "hostname");
+  }
+  if (spec.domainname !== undefined && spec.domainname !== "") {
+    if (!isNew("uts")) throw configError("domainname", "cannot set the domainname without a new uts namespace");
+    add("setdomainname", { name: spec.domainname }, `set domainname to "${spec.domainname}"`, "domainname");
+  }
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    const field = `linux.sysctl["${key}"]`;
+    const ns = sysctlNamespace(key);
+    if (!ns) throw configError(field, `sysctl ${key} is not namespaced: setting it would change the host`);
+    if (!has(ns)) throw configError(field, `sysctl ${key} needs a ${ns} namespace of the container's own`);
+    if (key.includes("/") || key.includes("..")) throw configError(field, `invalid sysctl name ${key}`);
+    add("write", { path: `/proc/sys/${key.replace(/\./g, "/")}`, value }, `sysctl ${key}=${value}`, field);
+  }
+  (linux.readonlyPaths ?? []).forEach((p, i) => add("readonly", { path: p }, `make ${p} read-only`, `linux.readonlyPaths[${i}]`));
+  (linux.maskedPaths ?? []).forEach((p, i) => add("mask", { path: p }, `mask ${p}`, `linux.maskedPaths[${i}]`));
+  if (spec.root?.readonly) add("rootReadonly", {}, "remount the rootfs read-only", "root.readonly");
+
+  // ---- limits, identity, privileges ---------------------------------------------------------
+  (proc.rlimits ?? []).forEach((r, i) => {
+    const res = RLIMITS[r.type];
+    if (res === undefined) throw configError(`process.rlimits[${i}].type`, `unknown rlimit "${r.type}"`);
+    add("rlimit", { resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }, `setrlimit ${r.type} soft=${r.soft} hard=${r.hard}`, `process.rlimits[${i}]`);
+  });
+  const caps = proc.capabilities ?? {};
+  const bounding = capMask(caps.bounding, "process.capabilities.bounding");
+  const eff = capMask(caps.effective, "process.capabilities.effective");
+  const perm = capMask(caps.permitted, "process.capabilities.permitted");
+  const inh = capMask(caps.inheritable, "process.capabilities.inheritable");
+  const amb = capMask(caps.ambient, "process.capabilities.ambient");
+  const seccompStep = () => {
+    if (!input.seccomp) return;
+    add("seccomp", { filter: input.seccomp.filter, flags: input.seccomp.flags },
+      `load seccomp filter (${input.seccomp.filter.length / 8} BPF instructions)`, "linux.seccomp");
+    for (const s of input.seccomp.summary) notes.push(`seccomp: ${s}`);
+  };
+  if (!proc.noNewPrivileges) seccompStep();
+  add("capBounding", { keepLo: Number(bounding & 0xffffffffn), keepHi: Number(bounding >> 32n) },
+    `capability bounding set: ${capNames(bounding)}`, "process.capabilities.bounding");
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  const groups = new Uint8Array(4 * (user.additionalGids?.length ?? 0));
+  (user.additionalGids ?? []).forEach((g, i) => new DataView(groups.buffer).setUint32(4 * i, g, true));
+  add("user", { uid: user.uid, gid: user.gid, groups, setgroups: 1 },
+    `set uid ${user.uid}, gid ${user.gid}, additional gids [${(user.additionalGids ?? []).join(",")}]`, "process.user");
+  add("caps", { effective: eff, permitted: perm, inheritable: inh, ambient: amb },
+    `capabilities: effective=${capNames(eff)} permitted=${capNames(perm)} inheritable=${capNames(inh)} ambient=${capNames(amb)}`, "process.capabilities");
+  if (proc.noNewPrivileges) add("noNewPrivs", {}, "set no_new_privs", "process.noNewPrivileges");
+  add("umask", { mask: user.umask ?? 0o022 }, `umask ${(user.umask ?? 0o022).toString(8).padStart(4, "0")}`, "process.user.umask");
+  add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, "process.cwd");
+  if (input.mode === "create") add("waitFifo", {}, "wait for `berth start` (exec fifo)");
+  if (proc.noNewPrivileges) seccompStep();
+
+  const env = [...(proc.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) {
+    env.push(`HOME=${homeFor(user.uid, host.readFile(`${rootfs}/etc/passwd`))}`);
+  }
+  add("exec", {
+    argv: proc.args.join("\0") + "\0",
+    envp: env.length ? env.join("\0") + "\0" : "",
+    preserveFds: input.preserveFds ?? 0,
+  }, `exec ${JSON.stringify(proc.args)}`, "process.args");
+
+  return { steps, notes };
+}

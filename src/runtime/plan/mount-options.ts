@@ -1,0 +1,69 @@
+// config.json mount options -> mount(2) flags, propagation and filesystem data, as runc reads them.
+import { MS } from "../linux.ts";
+import { configError } from "../errors.ts";
+
+export interface ParsedOptions {
+  flags: number;       // MS_* flags for mount(2), including MS_BIND/MS_REC for binds
+  propagation: number; // MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC), applied after the mount
+  data: string[];      // everything else, passed to the filesystem (size=, mode=, ...)
+  bind: boolean;
+}
+
+// option -> [set flags, clear flags]
+const FLAG_OPTIONS: Record<string, [number, number]> = {
+  ro: [MS.RDONLY, 0], rw: [0, MS.RDONLY],
+  nosuid: [MS.NOSUID, 0], suid: [0, MS.NOSUID],
+  nodev: [MS.NODEV, 0], dev: [0, MS.NODEV],
+  noexec: [MS.NOEXEC, 0], exec: [0, MS.NOEXEC],
+  sync: [MS.SYNCHRONOUS, 0], async: [0, MS.SYNCHRONOUS],
+  dirsync: [MS.DIRSYNC, 0],
+  remount: [MS.REMOUNT, 0],
+  mand: [MS.MANDLOCK, 0], nomand: [0, MS.MANDLOCK],
+  noatime: [MS.NOATIME, 0], atime: [0, MS.NOATIME],
+  nodiratime: [MS.NODIRATIME, 0], diratime: [0, MS.NODIRATIME],
+  relatime: [MS.RELATIME, 0], norelatime: [0, MS.RELATIME],
+  strictatime: [MS.STRICTATIME, 0], nostrictatime: [0, MS.STRICTATIME],
+  lazytime: [MS.LAZYTIME, 0], nolazytime: [0, MS.LAZYTIME],
+  nosymfollow: [MS.NOSYMFOLLOW, 0], symfollow: [0, MS.NOSYMFOLLOW],
+  bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
+};
+
+const PROPAGATION_OPTIONS: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+export function parseMountOptions(options: string[] | undefined, field: string, type?: string): ParsedOptions {
+  let flags = 0;
+  let propagation = 0;
+  const data: string[] = [];
+  (options ?? []).forEach((opt, i) => {
+    if (opt in FLAG_OPTIONS) {
+      const [set, clear] = FLAG_OPTIONS[opt];
+      flags = (flags & ~clear) | set;
+    } else if (opt in PROPAGATION_OPTIONS) {
+      propagation = PROPAGATION_OPTIONS[opt];
+    } else if (opt === "idmap" || opt === "ridmap") {
+      throw configError(`${field}.options[${i}]`, `mount option "${opt}" (id-mapped mounts) is not supported by berth yet`);
+    } else if (opt === "tmpcopyup") {
+      // A runc extension (copy the image's files into a new tmpfs); ignored, like crun does without it.
+    } else if (opt !== "") {
+      data.push(opt);
+    }
+  });
+  const bind = (flags & MS.BIND) !== 0 || type === "bind";
+  if (bind) flags |= MS.BIND;
+  return { flags, propagation, data, bind };
+}
+
+export function propagationFlag(value: string): number | undefined {
+  return PROPAGATION_OPTIONS[value];
+}
+
+export function describeFlags(flags: number): string {
+  const names: string[] = [];
+  for (const [name, bit] of Object.entries(MS)) if (flags & bit) names.push(name.toLowerCase());
+  return names.join(",");
+}
