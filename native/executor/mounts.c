@@ -47,8 +47,42 @@ static void fdpath(char *buf, size_t n, int fd)
  * empty file) and return an O_PATH fd of it. Each prefix is resolved from the rootfs anew, so a
  * symlink met on the way is followed inside the rootfs like the kernel would from inside.
  */
+static int mkdir_in_root_depth(const char *path, int kind, unsigned long long extra, int depth);
+
+/* A dangling symlink on the way (say /evil -> /tmp/x): create its target, inside the rootfs. */
+static int create_link_target(int parent, const char *name, const char *prefix, int depth)
+{
+	char target[PATH_MAX], full[PATH_MAX * 2];
+	ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+	if (n < 0)
+		return -1;
+	target[n] = 0;
+	if (target[0] == '/')
+		snprintf(full, sizeof full, "%s", target);
+	else {
+		/* relative to the directory holding the link: prefix minus its last component */
+		const char *slash = strrchr(prefix, '/');
+		int dl = slash ? (int)(slash - prefix) : 0;
+		snprintf(full, sizeof full, "%.*s/%s", dl, prefix, target);
+	}
+	int fd = mkdir_in_root_depth(full, 0, 0, depth + 1);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static int mkdir_in_root(const char *path, int kind, unsigned long long extra)
 {
+	return mkdir_in_root_depth(path, kind, extra, 0);
+}
+
+static int mkdir_in_root_depth(const char *path, int kind, unsigned long long extra, int depth)
+{
+	if (depth > 8) {
+		errno = ELOOP;
+		return -1;
+	}
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
 	if (len >= sizeof buf) {
@@ -73,7 +107,6 @@ static int mkdir_in_root(const char *path, int kind, unsigned long long extra)
 		if (end)
 			*end = 0;
 		last = !end || !end[1 + strspn(end + 1, "/")];
-		char saved = 0;
 		/* resolve the prefix buf[0..end] from the root */
 		int next = open_in_root(buf, O_PATH, extra);
 		if (next < 0 && errno == ENOENT) {
@@ -90,6 +123,8 @@ static int mkdir_in_root(const char *path, int kind, unsigned long long extra)
 				return -1;
 			}
 			next = open_in_root(buf, O_PATH, extra);
+			if (next < 0 && errno == ENOENT && r < 0 && create_link_target(parent, p, buf, depth) == 0)
+				next = open_in_root(buf, O_PATH, extra);
 		}
 		if (next < 0) {
 			close(parent);
@@ -97,7 +132,6 @@ static int mkdir_in_root(const char *path, int kind, unsigned long long extra)
 		}
 		close(parent);
 		parent = next;
-		(void)saved;
 		if (!end)
 			break;
 		*end = '/';

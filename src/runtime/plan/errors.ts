@@ -8,7 +8,7 @@ export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSou
 const E = { EPERM: 1, ENOENT: 2, EACCES: 13, EBUSY: 16, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28, EROFS: 30, ELOOP: 40, EXDEV: 18 };
 
 function hintFor(op: string, errno: number, text: string): string | undefined {
-  if (op === "mount" && errno === E.ENOENT) return "the mount source does not exist, or a filesystem type is not available";
+  if (op === "mount" && errno === E.ENOENT) return "the source does not exist, or the destination could not be created in the rootfs";
   if (op === "mount" && errno === E.EPERM) return "the kernel refused the mount: inside a user namespace some filesystems and flags cannot be mounted";
   if (op === "mount" && errno === E.EXDEV) return "the destination resolves outside the rootfs (a symlink in the image?)";
   if (op === "mount" && errno === E.ELOOP) return "the destination is a symlink, which is not allowed here";

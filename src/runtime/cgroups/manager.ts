@@ -1,0 +1,505 @@
+// Creating, freezing, inspecting and removing a container's cgroup in every hierarchy.
+
+import { readFileSync } from "node:fs";
+import type { Linux } from "../spec/types";
+import { BerthError } from "../errors";
+import { cgroupError, errnoOf, realFs, sleepSync, type CgroupFs } from "./fsops";
+import { parseProcCgroup, v1Hierarchies, type CgroupLayout } from "./layout";
+import { pathInHierarchy, resolveCgroupPath } from "./path";
+import { applyResources } from "./resources";
+import type { CgroupHierarchy, ContainerCgroup } from "./types";
+
+const fsOf = (layout: CgroupLayout): CgroupFs => layout.fs ?? realFs;
+
+function joinDir(mountpoint: string, path: string): string {
+  return (mountpoint === "/" ? "" : mountpoint.replace(/\/+$/, "")) + (path === "/" ? "" : path) || "/";
+}
+
+/** Where the cgroup `resolved` (from resolveCgroupPath) is in each hierarchy of the layout. */
+export function planHierarchies(layout: CgroupLayout, resolved: string): CgroupHierarchy[] {
+  let own: Record<string, string> = {};
+  if (!resolved.startsWith("/")) own = parseProcCgroup(layout.procSelfCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
+  const out: CgroupHierarchy[] = [];
+  for (const h of v1Hierarchies(layout)) {
+    const path = pathInHierarchy(resolved, own[h.controllers[0]!] ?? "/", h.root, false);
+    out.push({ version: 1, controllers: h.controllers, mountpoint: h.mountpoint, path, dir: joinDir(h.mountpoint, path) });
+  }
+  if (layout.unified) {
+    const root = layout.roots?.[layout.unified] ?? "/";
+    const path = pathInHierarchy(resolved, own[""] ?? "/", root, layout.mode === "v2");
+    out.push({ version: 2, controllers: [], mountpoint: layout.unified, path, dir: joinDir(layout.unified, path) });
+  }
+  return out;
+}
+
+/** The directories from the hierarchy root (exclusive) down to the cgroup itself. */
+function levels(h: CgroupHierarchy): string[] {
+  const out: string[] = [];
+  let cur = h.mountpoint.replace(/\/+$/, "");
+  for (const part of h.path.split("/").filter(Boolean)) {
+    cur += "/" + part;
+    out.push(cur);
+  }
+  return out;
+}
+
+const parentOf = (dir: string) => dir.slice(0, dir.lastIndexOf("/")) || "/";
+
+function readProcs(fs: CgroupFs, dir: string): number[] {
+  try {
+    return fs
+      .read(`${dir}/cgroup.procs`)
+      .split("\n")
+      .filter((l) => l.trim())
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function mkdirErr(dir: string, e: unknown): BerthError {
+  const errno = errnoOf(e) ?? "EIO";
+  const hints: Record<string, string> = {
+    EACCES: "permission denied: Berth must run as root (inside a user namespace the cgroup tree has to be delegated)",
+    EPERM: "permission denied: Berth must run as root (inside a user namespace the cgroup tree has to be delegated)",
+    EROFS: "the cgroup filesystem is mounted read-only",
+    ENOSPC: "too many cgroups: a cgroup.max.depth / cgroup.max.descendants limit was reached",
+    EAGAIN: "too many cgroups: a cgroup.max.depth / cgroup.max.descendants limit was reached",
+    ENOTDIR: "a path component is not a directory: is cgroupsPath naming an interface file?",
+    EINVAL: "the name is not allowed as a cgroup (it may clash with an interface file name)",
+  };
+  return cgroupError(`mkdir ${dir}: ${errno}`, { field: "linux.cgroupsPath", errno, hint: hints[errno] });
+}
+
+/** mkdir -p of one hierarchy, recording what it made. Retries if a parent vanishes under us
+ *  (another container's destroy removing a shared, empty /berth at the same moment). */
+function mkdirAll(fs: CgroupFs, h: CgroupHierarchy, created: string[]): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      for (const dir of levels(h)) {
+        try {
+          fs.mkdir(dir);
+          created.push(dir);
+        } catch (e) {
+          if (errnoOf(e) !== "EEXIST") throw e;
+        }
+      }
+      return;
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT" && attempt < 5) continue;
+      throw mkdirErr(h.dir, e);
+    }
+  }
+}
+
+/** cgroup v1 cpuset: a new cgroup starts with empty cpuset.cpus/mems and refuses tasks until
+ *  they are set, so copy the parent's values into every level that is still empty. */
+function fillCpuset(fs: CgroupFs, h: CgroupHierarchy): void {
+  for (const dir of levels(h)) {
+    for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+      const cur = fs.read(`${dir}/${file}`).trim();
+      if (cur !== "") continue;
+      const val = fs.read(`${parentOf(dir)}/${file}`).trim();
+      try {
+        fs.write(`${dir}/${file}`, val);
+      } catch (e) {
+        const errno = errnoOf(e) ?? "EIO";
+        throw cgroupError(`write ${val || '""'} to ${dir}/${file}: ${errno}`, {
+          errno,
+          hint: `copying the parent's ${file} into the new cgroup failed; is the parent's ${file} empty or offline?`,
+        });
+      }
+    }
+  }
+}
+
+/** cgroup v2: make the controllers available to the container by enabling them in the
+ *  cgroup.subtree_control of every ancestor (as runc does). Failures become warnings: a resource
+ *  that needs a missing controller fails later with a precise error. */
+function enableControllers(fs: CgroupFs, h: CgroupHierarchy, warnings: string[]): void {
+  const dirs = [h.mountpoint.replace(/\/+$/, "") || "/", ...levels(h).slice(0, -1)];
+  for (const dir of dirs) {
+    let avail: string[];
+    let enabled: Set<string>;
+    try {
+      avail = fs.read(`${dir}/cgroup.controllers`).split(/\s+/).filter(Boolean);
+      enabled = new Set(fs.read(`${dir}/cgroup.subtree_control`).split(/\s+/).filter(Boolean));
+    } catch {
+      continue;
+    }
+    const missing = avail.filter((c) => !enabled.has(c));
+    if (missing.length === 0) continue;
+    try {
+      fs.write(`${dir}/cgroup.subtree_control`, missing.map((c) => "+" + c).join(" "));
+    } catch {
+      for (const c of missing) {
+        try {
+          fs.write(`${dir}/cgroup.subtree_control`, "+" + c);
+        } catch (e) {
+          const errno = errnoOf(e) ?? "EIO";
+          warnings.push(
+            `could not enable the ${c} controller in ${dir}/cgroup.subtree_control (${errno})` +
+              (errno === "EBUSY" ? ": that cgroup has processes of its own (cgroup v2 allows controllers only below process-free cgroups)" : ""),
+          );
+        }
+      }
+    }
+  }
+}
+
+export interface CreateOptions {
+  /** cgroupsPath uses the systemd "slice:prefix:name" form (runc's --systemd-cgroup). */
+  systemdCgroup?: boolean;
+}
+
+/**
+ * Create the container's cgroup in every hierarchy (v1: each controller hierarchy and
+ * name=systemd; v2/hybrid: the unified one), apply linux.resources, and return what the
+ * executor must join. On any failure everything this call created is removed again.
+ */
+export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, opts: CreateOptions = {}): ContainerCgroup {
+  const fs = fsOf(layout);
+  const path = resolveCgroupPath(id, linux?.cgroupsPath, opts.systemdCgroup ?? false);
+  const hierarchies = planHierarchies(layout, path);
+  const dirs = [...new Set(hierarchies.map((h) => h.dir))];
+  const cg: ContainerCgroup = {
+    path,
+    dirs,
+    procsFiles: dirs.map((d) => `${d}/cgroup.procs`),
+    hierarchies,
+    created: [],
+    warnings: [],
+  };
+
+  // Refuse a cgroup that is already running processes: it belongs to someone else.
+  for (const dir of dirs) {
+    const pids = fs.exists(dir) ? readProcs(fs, dir) : [];
+    if (pids.length > 0)
+      throw cgroupError(`cgroup ${dir} already exists and has processes (${pids.slice(0, 5).join(", ")}${pids.length > 5 ? ", ..." : ""})`, {
+        field: "linux.cgroupsPath",
+        hint: "another container (or a leftover of one) uses this cgroupsPath; pick another path or stop those processes",
+      });
+  }
+
+  try {
+    for (const h of hierarchies) {
+      mkdirAll(fs, h, cg.created);
+      if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h);
+      if (h.version === 2) enableControllers(fs, h, cg.warnings);
+    }
+    cg.warnings.push(...applyResources(layout, cg, linux?.resources));
+  } catch (e) {
+    removeCreated(fs, cg.created);
+    if (e instanceof BerthError) throw e;
+    const errno = errnoOf(e);
+    throw cgroupError(`creating cgroup ${path} failed: ${(e as Error)?.message ?? String(e)}`, { errno });
+  }
+  return cg;
+}
+
+function removeCreated(fs: CgroupFs, created: string[]): void {
+  for (const dir of [...created].reverse()) {
+    try {
+      fs.rmdir(dir);
+    } catch {
+      // best effort: a failed create leaves no processes in these cgroups
+    }
+  }
+}
+
+export interface DestroyOptions {
+  /** How long to keep retrying rmdir while the kernel reports EBUSY (default 2000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * Remove the container's cgroup from every hierarchy, child cgroups first (a container with a
+ * cgroup namespace may have made its own), then, if they are empty, the parents createCgroup made
+ * and the default parent /berth.
+ * Processes are not killed: the caller does that first. Idempotent.
+ */
+export function destroyCgroup(layout: CgroupLayout, cg: ContainerCgroup, opts: DestroyOptions = {}): void {
+  const fs = fsOf(layout);
+  const deadline = Date.now() + (opts.timeoutMs ?? 2000);
+  const failures: { dir: string; errno: string }[] = [];
+
+  const rmdirRetry = (dir: string): void => {
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        fs.rmdir(dir);
+        return;
+      } catch (e) {
+        const errno = errnoOf(e) ?? "EIO";
+        if (errno === "ENOENT") return;
+        if (errno !== "EBUSY" || Date.now() >= deadline) {
+          failures.push({ dir, errno });
+          return;
+        }
+        sleepSync(delay);
+      }
+    }
+  };
+  const removeTree = (dir: string): void => {
+    let children: string[];
+    try {
+      children = fs.subdirs(dir);
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT") return;
+      children = [];
+    }
+    for (const c of children) removeTree(`${dir}/${c}`);
+    rmdirRetry(dir);
+  };
+
+  for (const dir of cg.dirs) removeTree(dir);
+  // Parents this container created, and Berth's own default parent (/berth, which whichever
+  // container created it may already be gone): remove them if nothing else lives there now.
+  const own = new Set(cg.dirs);
+  const parents = new Set(cg.created.filter((d) => !own.has(d)));
+  if (/^\/berth\/[^/]+$/.test(cg.path)) for (const h of cg.hierarchies) if (h.path === cg.path) parents.add(parentOf(h.dir));
+  for (const dir of [...parents].sort((a, b) => b.length - a.length)) {
+    try {
+      fs.rmdir(dir);
+    } catch {
+      // ENOENT: gone already; EBUSY/ENOTEMPTY: shared with another container — keep it
+    }
+  }
+
+  if (failures.length > 0) {
+    const f = failures[0]!;
+    const pids = failures.flatMap((x) => readProcs(fs, x.dir));
+    throw cgroupError(`rmdir ${f.dir}: ${f.errno}${failures.length > 1 ? ` (and ${failures.length - 1} more cgroup directories)` : ""}`, {
+      errno: f.errno,
+      hint:
+        pids.length > 0
+          ? `processes are still in the container's cgroup (pids ${[...new Set(pids)].slice(0, 8).join(", ")}); kill the container before deleting it`
+          : f.errno === "EBUSY"
+            ? "the cgroup is still busy (exiting processes or child cgroups); retry the delete"
+            : undefined,
+    });
+  }
+}
+
+/** All pids in the container's cgroup and its child cgroups, from every hierarchy, sorted. */
+export function listPids(layout: CgroupLayout, cg: ContainerCgroup): number[] {
+  const fs = fsOf(layout);
+  const pids = new Set<number>();
+  const walk = (dir: string) => {
+    for (const p of readProcs(fs, dir)) pids.add(p);
+    let children: string[] = [];
+    try {
+      children = fs.subdirs(dir);
+    } catch {
+      // gone
+    }
+    for (const c of children) walk(`${dir}/${c}`);
+  };
+  for (const dir of cg.dirs) walk(dir);
+  return [...pids].sort((a, b) => a - b);
+}
+
+export interface FreezeOptions {
+  /** How long to wait for the cgroup to reach the state (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * Freeze (pause) or thaw (resume) every process of the container. Uses the v1 freezer controller
+ * when it is mounted, else cgroup v2's cgroup.freeze; waits until the kernel reports the state.
+ */
+export function freeze(layout: CgroupLayout, cg: ContainerCgroup, frozen: boolean, opts: FreezeOptions = {}): void {
+  const fs = fsOf(layout);
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  const v1 = cg.hierarchies.find((h) => h.version === 1 && h.controllers.includes("freezer"));
+  const v2 = cg.hierarchies.find((h) => h.version === 2);
+  const write = (file: string, value: string) => {
+    try {
+      fs.write(file, value);
+    } catch (e) {
+      const errno = errnoOf(e) ?? "EIO";
+      throw cgroupError(`write ${value} to ${file}: ${errno}`, {
+        errno,
+        hint: errno === "ENOENT" ? "the container's cgroup is gone (has the container been deleted?)" : undefined,
+      });
+    }
+  };
+  const read = (file: string) => {
+    try {
+      return fs.read(file);
+    } catch {
+      return "";
+    }
+  };
+
+  if (v1) {
+    const file = `${v1.dir}/freezer.state`;
+    const want = frozen ? "FROZEN" : "THAWED";
+    write(file, want);
+    for (let i = 1; ; i++) {
+      const state = read(file).trim();
+      if (state === want) return;
+      if (Date.now() >= deadline) {
+        if (frozen) write(file, "THAWED");
+        throw cgroupError(`the container did not become ${want} within ${opts.timeoutMs ?? 5000} ms (freezer.state is ${state || "?"})`, {
+          hint: frozen ? "a process is stuck in uninterruptible sleep (D state), e.g. on NFS or FUSE; the container was thawed again" : undefined,
+        });
+      }
+      // A freeze can stall on a task that is busy in the kernel: asking again nudges it.
+      if (frozen && i % 50 === 0) write(file, want);
+      sleepSync(Math.min(i, 10));
+    }
+  }
+  if (!v2) throw cgroupError("cannot freeze the container: no freezer (cgroup v1 freezer controller or cgroup v2) is available");
+  write(`${v2.dir}/cgroup.freeze`, frozen ? "1" : "0");
+  const want = `frozen ${frozen ? 1 : 0}`;
+  for (let i = 1; ; i++) {
+    if (read(`${v2.dir}/cgroup.events`).split("\n").some((l) => l.trim() === want)) return;
+    if (Date.now() >= deadline) {
+      if (frozen) write(`${v2.dir}/cgroup.freeze`, "0");
+      throw cgroupError(`the container did not become ${frozen ? "frozen" : "thawed"} within ${opts.timeoutMs ?? 5000} ms`, {
+        hint: frozen ? "a process is stuck in uninterruptible sleep (D state); the container was thawed again" : undefined,
+      });
+    }
+    sleepSync(Math.min(i, 10));
+  }
+}
+
+/** Is the container frozen? (v1 freezer.state FROZEN / v2 cgroup.freeze 1) */
+export function isFrozen(layout: CgroupLayout, cg: ContainerCgroup): boolean {
+  const fs = fsOf(layout);
+  const v1 = cg.hierarchies.find((h) => h.version === 1 && h.controllers.includes("freezer"));
+  try {
+    if (v1) return fs.read(`${v1.dir}/freezer.state`).trim() === "FROZEN";
+    const v2 = cg.hierarchies.find((h) => h.version === 2);
+    if (v2) return fs.read(`${v2.dir}/cgroup.freeze`).trim() === "1";
+  } catch {
+    // gone
+  }
+  return false;
+}
+
+export interface CgroupStats {
+  memory?: {
+    /** bytes in use (v1 memory.usage_in_bytes, v2 memory.current) */
+    usage: number;
+    /** null = unlimited */
+    limit: number | null;
+    /** peak usage when the kernel reports it */
+    maxUsage?: number;
+    /** v1: memory+swap usage; v2: swap usage alone */
+    swapUsage?: number;
+    swapLimit?: number | null;
+    /** raw memory.stat key/values */
+    stat?: Record<string, number>;
+  };
+  cpu?: {
+    usageNs: number;
+    userNs?: number;
+    systemNs?: number;
+    throttledPeriods?: number;
+    throttledTimeNs?: number;
+  };
+  pids?: { current: number; limit: number | null };
+}
+
+// v1 reports "unlimited" as a page-aligned 2^63-1; anything this large means no limit.
+const UNLIMITED = 2 ** 62;
+
+function parseKV(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
+}
+
+/** Memory, CPU and pids counters of the container (for `berth events --stats`). */
+export function readStats(layout: CgroupLayout, cg: ContainerCgroup): CgroupStats {
+  const fs = fsOf(layout);
+  const stats: CgroupStats = {};
+  const dirOf = (ctrl: string) => cg.hierarchies.find((h) => h.version === 1 && h.controllers.includes(ctrl))?.dir;
+  const v2 = cg.hierarchies.find((h) => h.version === 2)?.dir;
+  const rd = (dir: string | undefined, file: string): string | undefined => {
+    if (!dir) return undefined;
+    try {
+      return fs.read(`${dir}/${file}`).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const num = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined);
+  const lim = (s: string | undefined): number | null | undefined => {
+    if (s === "max") return null;
+    const n = num(s);
+    return n === undefined ? undefined : n >= UNLIMITED ? null : n;
+  };
+
+  // memory
+  const memV1 = dirOf("memory");
+  if (memV1) {
+    const usage = num(rd(memV1, "memory.usage_in_bytes"));
+    if (usage !== undefined) {
+      stats.memory = { usage, limit: lim(rd(memV1, "memory.limit_in_bytes")) ?? null };
+      const peak = num(rd(memV1, "memory.max_usage_in_bytes"));
+      if (peak !== undefined) stats.memory.maxUsage = peak;
+      const sw = num(rd(memV1, "memory.memsw.usage_in_bytes"));
+      if (sw !== undefined) {
+        stats.memory.swapUsage = sw;
+        stats.memory.swapLimit = lim(rd(memV1, "memory.memsw.limit_in_bytes")) ?? null;
+      }
+      const st = rd(memV1, "memory.stat");
+      if (st) stats.memory.stat = parseKV(st);
+    }
+  } else if (v2) {
+    const usage = num(rd(v2, "memory.current"));
+    if (usage !== undefined) {
+      stats.memory = { usage, limit: lim(rd(v2, "memory.max")) ?? null };
+      const peak = num(rd(v2, "memory.peak"));
+      if (peak !== undefined) stats.memory.maxUsage = peak;
+      const sw = num(rd(v2, "memory.swap.current"));
+      if (sw !== undefined) {
+        stats.memory.swapUsage = sw;
+        stats.memory.swapLimit = lim(rd(v2, "memory.swap.max")) ?? null;
+      }
+      const st = rd(v2, "memory.stat");
+      if (st) stats.memory.stat = parseKV(st);
+    }
+  }
+
+  // cpu
+  const acct = dirOf("cpuacct");
+  const total = num(rd(acct, "cpuacct.usage"));
+  if (acct && total !== undefined) {
+    stats.cpu = { usageNs: total };
+    const user = num(rd(acct, "cpuacct.usage_user"));
+    const sys = num(rd(acct, "cpuacct.usage_sys"));
+    if (user !== undefined) stats.cpu.userNs = user;
+    if (sys !== undefined) stats.cpu.systemNs = sys;
+    const cst = rd(dirOf("cpu"), "cpu.stat");
+    if (cst) {
+      const kv = parseKV(cst);
+      if (kv.nr_throttled !== undefined) stats.cpu.throttledPeriods = kv.nr_throttled;
+      if (kv.throttled_time !== undefined) stats.cpu.throttledTimeNs = kv.throttled_time;
+    }
+  } else if (v2) {
+    // cpu.stat is a core cgroup2 file: it has usage even when the cpu controller isn't enabled.
+    const st = rd(v2, "cpu.stat");
+    if (st) {
+      const kv = parseKV(st);
+      if (kv.usage_usec !== undefined) {
+        stats.cpu = { usageNs: kv.usage_usec * 1000 };
+        if (kv.user_usec !== undefined) stats.cpu.userNs = kv.user_usec * 1000;
+        if (kv.system_usec !== undefined) stats.cpu.systemNs = kv.system_usec * 1000;
+        if (kv.nr_throttled !== undefined) stats.cpu.throttledPeriods = kv.nr_throttled;
+        if (kv.throttled_usec !== undefined) stats.cpu.throttledTimeNs = kv.throttled_usec * 1000;
+      }
+    }
+  }
+
+  // pids
+  const pidsDir = dirOf("pids") ?? v2;
+  const cur = num(rd(pidsDir, "pids.current"));
+  if (cur !== undefined) stats.pids = { current: cur, limit: lim(rd(pidsDir, "pids.max")) ?? null };
+  return stats;
+}

@@ -1,0 +1,108 @@
+// Builds OCI bundles with a busybox rootfs for integration tests, and runs bin/berth on them.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defaultSpec } from "../../src/runtime/spec/defaults.ts";
+import type { Spec } from "../../src/runtime/spec/types.ts";
+
+export const REPO = path.resolve(import.meta.dir, "../..");
+export const BERTH = `${REPO}/bin/berth`;
+export const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => fs.existsSync(p));
+export const IS_ROOT = process.getuid?.() === 0;
+/** Integration tests need root and a static busybox (Debian's busybox-static). */
+export const CAN_RUN = IS_ROOT && !!BUSYBOX;
+
+let applets: string[] | undefined;
+
+/** A busybox rootfs: /bin/busybox, a link per applet, and the usual empty directories. */
+export function makeRootfs(dir: string): void {
+  fs.mkdirSync(`${dir}/bin`, { recursive: true });
+  fs.copyFileSync(BUSYBOX!, `${dir}/bin/busybox`);
+  fs.chmodSync(`${dir}/bin/busybox`, 0o755);
+  applets ??= Bun.spawnSync([BUSYBOX!, "--list"]).stdout.toString().split("\n").filter((a) => a && a !== "busybox");
+  for (const a of applets) fs.symlinkSync("busybox", `${dir}/bin/${a}`);
+  for (const d of ["proc", "sys", "dev", "etc", "tmp", "root"]) fs.mkdirSync(`${dir}/${d}`, { recursive: true });
+  fs.writeFileSync(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
+  fs.writeFileSync(`${dir}/etc/group`, "root:x:0:\nnogroup:x:65534:\n");
+}
+
+export interface Bundle {
+  dir: string;
+  spec: Spec;
+  write(): void;
+  cleanup(): void;
+}
+
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+// Containers in a user namespace run as an unprivileged host uid: it must reach the rootfs.
+fs.chmodSync(tmpRoot, 0o755);
+process.on("exit", () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+let counter = 0;
+/** A bundle whose config is runc's default spec, not on a terminal, running `args`. */
+export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
+  const dir = `${tmpRoot}/b${++counter}`;
+  makeRootfs(`${dir}/rootfs`);
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.process!.args = args;
+  edit?.(spec);
+  const b: Bundle = {
+    dir,
+    spec,
+    write: () => fs.writeFileSync(`${dir}/config.json`, JSON.stringify(b.spec, null, 2)),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+  b.write();
+  return b;
+}
+
+/** A private state root per test file, so tests never see each other's containers. */
+export const STATE_ROOT = `${tmpRoot}/state`;
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let outn = 0;
+/**
+ * Runs bin/berth. With `detached`, output goes through files, not pipes: a detached container
+ * inherits berth's stdout, and a pipe would stay open (and block us) until the container exits.
+ */
+export function berth(args: string[], opts: { cwd?: string; stdin?: string; root?: string; detached?: boolean } = {}): Result {
+  const argv = [BERTH, "--root", opts.root ?? STATE_ROOT, ...args];
+  const stdin = opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore";
+  if (opts.detached) {
+    const out = `${tmpRoot}/out${++outn}`, err = `${tmpRoot}/err${outn}`;
+    const r = Bun.spawnSync(argv, { cwd: opts.cwd, stdin, stdout: Bun.file(out), stderr: Bun.file(err) });
+    return { code: r.exitCode ?? 128 + 9, stdout: fs.readFileSync(out, "utf8"), stderr: fs.readFileSync(err, "utf8") };
+  }
+  const r = Bun.spawnSync(argv, { cwd: opts.cwd, stdin, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+let idn = 0;
+export function uniqueId(prefix = "t"): string {
+  return `${prefix}-${process.pid}-${++idn}`;
+}
+
+/** Runs `args` in a fresh container and returns its output. */
+export function runIn(args: string[], edit?: (s: Spec) => void, extra: string[] = []): Result {
+  const b = makeBundle(args, edit);
+  try {
+    return berth(["run", "--bundle", b.dir, ...extra, uniqueId()]);
+  } finally {
+    b.cleanup();
+  }
+}
+
+/** Nothing left behind: no state dirs under the test root. */
+export function leftoverState(): string[] {
+  try {
+    return fs.readdirSync(STATE_ROOT);
+  } catch {
+    return [];
+  }
+}
