@@ -2,6 +2,7 @@
 // Each command's code is loaded only when it runs, to keep start-up fast (containerd calls the
 // runtime several times per container).
 import { BerthError } from "../runtime/errors.ts";
+import { stderr, stdout } from "./output.ts";
 
 export interface Globals {
   root: string;
@@ -68,10 +69,10 @@ export async function main(argv: string[]): Promise<number> {
       case "rootless": g.rootless = value(a); break;
       case "criu": value(a); break; // accepted for compatibility; checkpoint/restore is not supported
       case "v": case "version":
-        process.stdout.write(`berth version ${VERSION}\nspec: 1.2.0\n`);
+        stdout(`berth version ${VERSION}\nspec: 1.2.0\n`);
         return 0;
       case "h": case "help":
-        process.stdout.write(usage());
+        stdout(usage());
         return 0;
       default:
         throw new BerthError(`unknown global flag ${a}`, { phase: "args", hint: "run `berth --help`" });
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = argv[i];
   if (!name) {
-    process.stdout.write(usage());
+    stdout(usage());
     return 0;
   }
   const cmd = COMMANDS[name];
@@ -90,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown, g?: Globals): void {
   const line = e instanceof BerthError ? e.describe() : (e as Error)?.stack ?? String(e);
-  process.stderr.write(`berth: ${line}\n`);
+  stderr(`berth: ${line}\n`);
   void g;
 }
 

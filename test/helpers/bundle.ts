@@ -106,3 +106,20 @@ export function leftoverState(): string[] {
     return [];
   }
 }
+
+let probePath: string | undefined;
+/** Builds test/helpers/probe.c (static) once and returns its path. */
+export function probeBinary(): string {
+  if (probePath) return probePath;
+  const out = `${tmpRoot}/probe`;
+  const r = Bun.spawnSync(["cc", "-static", "-O1", "-o", out, `${REPO}/test/helpers/probe.c`], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`cannot build the probe: ${r.stderr.toString()}`);
+  probePath = out;
+  return out;
+}
+
+/** Copies the probe into a bundle's rootfs as /bin/probe. */
+export function addProbe(b: Bundle): void {
+  fs.copyFileSync(probeBinary(), `${b.dir}/rootfs/bin/probe`);
+  fs.chmodSync(`${b.dir}/rootfs/bin/probe`, 0o755);
+}

@@ -19,9 +19,11 @@ import { FakeCgroupFs, type FakeHierarchy, type FakeOptions } from "../../src/ru
 import type { Linux } from "../../src/runtime/spec/types";
 
 let root: string;
+// The fake tree is hundreds of small files per test: keep it in memory when /dev/shm exists.
+const fastTmp = () => (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 
 beforeEach(() => {
-  root = mkdtempSync(`${tmpdir()}/berth-cg-v1-`);
+  root = mkdtempSync(`${fastTmp()}/berth-cg-v1-`);
 });
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });
@@ -309,6 +311,13 @@ describe("cleanup on failure", () => {
 });
 
 describe("devices (v1)", () => {
+  test("rules with no devices controller mounted are an error on v1 (device isolation is not optional)", () => {
+    const { layout, fake } = setup({}, v1Hierarchies().filter((h) => !h.controllers.includes("devices")));
+    const e = berthErr(() => createCgroup(layout, "c1", { resources: { devices: [{ allow: false, access: "rwm" }] } }));
+    expect(e.field).toBe("linux.resources.devices");
+    expect(leftovers(fake)).toEqual([]);
+  });
+
   test("deny-all + default allow list, as runc 1.1.5 leaves devices.list", () => {
     const { layout, fake } = setup();
     const cg = createCgroup(layout, "c1", {

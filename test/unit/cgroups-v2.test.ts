@@ -21,8 +21,10 @@ import {
 import { FakeCgroupFs, type FakeOptions } from "../../src/runtime/cgroups/fakefs";
 
 let root: string;
+// The fake tree is hundreds of small files per test: keep it in memory when /dev/shm exists.
+const fastTmp = () => (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 beforeEach(() => {
-  root = mkdtempSync(`${tmpdir()}/berth-cg-v2-`);
+  root = mkdtempSync(`${fastTmp()}/berth-cg-v2-`);
 });
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });

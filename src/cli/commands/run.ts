@@ -6,6 +6,7 @@ import { loadSpec } from "../../runtime/spec/load.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { BerthError } from "../../runtime/errors.ts";
+import { stderr, stdout } from "../output.ts";
 
 export const USAGE = `usage: berth run [options] <container-id>
 
@@ -40,7 +41,7 @@ export async function run(argv: string[], g: Globals): Promise<number> {
     help: { type: "boolean", short: "h" },
   }, "berth run");
   if (flags.help) {
-    process.stdout.write(USAGE);
+    stdout(USAGE);
     return 0;
   }
   if (positionals.length > 1) throw new BerthError(`berth run takes one container id, got ${positionals.length} arguments`, { phase: "args" });
@@ -49,7 +50,7 @@ export async function run(argv: string[], g: Globals): Promise<number> {
   const preserve = flags["preserve-fds"] === undefined ? 0 : Number(flags["preserve-fds"]);
   if (!Number.isInteger(preserve) || preserve < 0) throw new BerthError(`--preserve-fds must be a non-negative integer`, { phase: "args" });
   const spec = loadSpec(bundle);
-  if (g.debug) process.stderr.write(`berth: loaded spec from ${bundle}/config.json:\n${JSON.stringify(spec, null, 2)}\n`);
+  if (g.debug) stderr(`berth: loaded spec from ${bundle}/config.json:\n${JSON.stringify(spec, null, 2)}\n`);
   return runContainer({
     id, bundle, spec, root: g.root, detach: !!flags.detach, noPivot: !!flags["no-pivot"],
     pidFile: flags["pid-file"] as string | undefined, consoleSocket: flags["console-socket"] as string | undefined,

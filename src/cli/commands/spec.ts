@@ -19,6 +19,7 @@ import { defaultSpec, rootlessSpec } from "../../runtime/spec/defaults.ts";
 import { formatSpec } from "../../runtime/spec/format.ts";
 import { CONFIG_FILENAME } from "../../runtime/spec/load.ts";
 import { formatFlagHelp, parseFlags } from "../flags.ts";
+import { stdout } from "../output.ts";
 
 const FLAGS = {
   bundle: { type: "string", short: "b", value: "DIR", help: "bundle directory to write config.json into (default: current directory)" },
@@ -64,7 +65,7 @@ export async function run(args: string[], globals: { root: string; debug: boolea
   void globals; // spec needs no state directory
   const { flags, positionals } = parseFlags(args, FLAGS, { command: "berth spec" });
   if (flags.help) {
-    process.stdout.write(USAGE);
+    stdout(USAGE);
     return 0;
   }
   if (positionals.length > 0) {

@@ -210,10 +210,16 @@ function applyDevices(ctx: Ctx, r: Resources): void {
   const rules = normaliseDeviceRules(r.devices ?? [], field);
   const t = ctx.target("devices");
   if (!t) {
-    if (ctx.layout.mode === "v2" || !ctx.layout.v1["devices"])
-      ctx.warn(
-        `${field}: device access rules are NOT enforced: on cgroup v2 they need an eBPF device program (BPF_CGROUP_DEVICE), which Berth does not load yet; the container can use any device node it can open`,
-      );
+    if (ctx.layout.mode !== "v2")
+      // Like runc: the devices cgroup is the container's device isolation, never optional on v1.
+      throw cgroupError(`cannot apply ${field}: the devices cgroup controller is not mounted`, {
+        field,
+        hint: "mount the v1 devices controller (e.g. on /sys/fs/cgroup/devices); without it the container could open any device node",
+      });
+    // TODO(cgroup v2 devices): attach a BPF_CGROUP_DEVICE program built from the rules.
+    ctx.warn(
+      `${field}: device access rules are NOT enforced: on cgroup v2 they need an eBPF device program (BPF_CGROUP_DEVICE), which Berth does not load yet; the container can use any device node it can open`,
+    );
     return;
   }
   const target = simulateDeviceRules([...rules, ...DEFAULT_ALLOWED_DEVICES]);
@@ -230,9 +236,11 @@ function applyDevices(ctx: Ctx, r: Resources): void {
 
 function applyMemory(ctx: Ctx, m: Memory): void {
   const f = (k: string) => ctx.field(`memory.${k}`);
-  const t = ctx.need("memory", ctx.field("memory"));
   if (isSet(m.kernel) || isSet(m.kernelTCP))
     ctx.warn(`${f(isSet(m.kernel) ? "kernel" : "kernelTCP")}: kernel memory limits are deprecated and ignored (runc 1.1 ignores them too)`);
+  const hasSwappiness = m.swappiness !== undefined && m.swappiness !== null && m.swappiness >= 0;
+  if (!isSet(m.limit) && !isSet(m.swap) && !isSet(m.reservation) && !hasSwappiness && !m.disableOOMKiller && m.useHierarchy !== false) return;
+  const t = ctx.need("memory", ctx.field("memory"));
   if (m.swappiness !== undefined && m.swappiness !== null && m.swappiness > 100)
     throw cgroupError(`memory swappiness ${m.swappiness} is out of range`, { field: f("swappiness"), hint: "use a value from 0 to 100" });
   if (isSet(m.limit) && m.limit < -1) throw cgroupError(`memory limit ${m.limit} is negative`, { field: f("limit"), hint: "use a byte count, or -1 for unlimited" });
@@ -402,7 +410,8 @@ function cpuV1(ctx: Ctx, dir: string, c: CPU, f: (k: string) => string): void {
     if (runtimeFirst) (wr(), wp());
     else (wp(), wr());
   }
-  if (c.idle !== undefined && c.idle !== null)
+  // idle 0 is the default: nothing to do on a kernel without cpu.idle.
+  if (c.idle !== undefined && c.idle !== null && (c.idle !== 0 || ctx.exists(dir, "cpu.idle")))
     ctx.write(dir, "cpu.idle", c.idle, f("idle"), { ENOENT: "this kernel has no cpu.idle (needs Linux 5.15 or later)" });
 }
 
@@ -424,7 +433,8 @@ function cpuV2(ctx: Ctx, dir: string, c: CPU, f: (k: string) => string): void {
     });
   }
   if (isSet(c.burst)) ctx.write(dir, "cpu.max.burst", c.burst, f("burst"), { EINVAL: "the burst can't exceed the quota" });
-  if (c.idle !== undefined && c.idle !== null) ctx.write(dir, "cpu.idle", c.idle, f("idle"));
+  if (c.idle !== undefined && c.idle !== null && (c.idle !== 0 || ctx.exists(dir, "cpu.idle")))
+    ctx.write(dir, "cpu.idle", c.idle, f("idle"), { ENOENT: "this kernel has no cpu.idle (needs Linux 5.15 or later)" });
 }
 
 // ---------------------------------------------------------------- pids
@@ -453,8 +463,7 @@ function applyBlockIO(ctx: Ctx, b: BlockIO): void {
     (b.throttleReadIOPSDevice?.length ?? 0) > 0 ||
     (b.throttleWriteIOPSDevice?.length ?? 0) > 0;
   if (!anySet) return;
-  const v1 = ctx.target("blkio");
-  const t = v1 ?? ctx.need("io", ctx.field("blockIO"));
+  const t = ctx.target("blkio") ?? ctx.target("io") ?? ctx.need(ctx.layout.mode === "v1" ? "blkio" : "io", ctx.field("blockIO"));
   const noWeight = "no weight interface: the CFQ scheduler is gone from this kernel and BFQ is not in use (weights need the bfq I/O scheduler)";
 
   if (isSet(b.leafWeight) || b.weightDevice?.some((d) => isSet(d.leafWeight))) {

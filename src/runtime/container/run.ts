@@ -10,6 +10,7 @@ import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { stdout } from "../../cli/output.ts";
 
 export interface RunOptions {
   id: string;
@@ -102,7 +103,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const cgroups = new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
   if (o.dryRun) {
     const { plan } = await preparePlan(o, cgroups, mode);
-    process.stdout.write(printPlan(plan));
+    stdout(printPlan(plan));
     return 0;
   }
   // Decide everything before touching the host, so bad input leaves nothing behind.
