@@ -344,3 +344,68 @@ describe("berth run: errors are one clear line and leave nothing behind", () => 
     expect(after).toBe(before);
   });
 });
+
+describe("berth run: cgroups", () => {
+  function cgroupDirs(id: string): string[] {
+    const found: string[] = [];
+    for (const h of fs.readdirSync("/sys/fs/cgroup")) {
+      for (const p of [`/sys/fs/cgroup/${h}/berth/${id}`, `/sys/fs/cgroup/${h}/${id}`]) if (fs.existsSync(p)) found.push(p);
+    }
+    if (fs.existsSync(`/sys/fs/cgroup/berth/${id}`)) found.push(`/sys/fs/cgroup/berth/${id}`);
+    return found;
+  }
+
+  it("puts the container in its cgroup with the spec's limits in effect, and removes it on exit", () => {
+    const id = uniqueId("cg");
+    const b = makeBundle(["sh", "-c", [
+      "cat /proc/self/cgroup",
+      "for f in memory/memory.limit_in_bytes pids/pids.max cpu/cpu.cfs_quota_us cpu/cpu.shares cpuset/cpuset.cpus memory.max pids.max cpu.max cpuset.cpus; do [ -f /sys/fs/cgroup/$f ] && echo \"$f=$(cat /sys/fs/cgroup/$f)\"; done; true",
+    ].join("; ")], (s) => {
+      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 << 20 }, pids: { limit: 50 }, cpu: { quota: 50000, period: 100000, shares: 512, cpus: "0" } };
+    });
+    try {
+      const r = berth(["run", "--bundle", b.dir, id]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`/berth/${id}`);
+      // v1 (and hybrid) file names, or v2 ones
+      expect(r.stdout).toMatch(/memory\/memory.limit_in_bytes=67108864|memory.max=67108864/);
+      expect(r.stdout).toMatch(/pids\/pids.max=50|pids.max=50/);
+      expect(r.stdout).toMatch(/cpu\/cpu.cfs_quota_us=50000|cpu.max=50000 100000/);
+      expect(r.stdout).toMatch(/cpuset\/cpuset.cpus=0|cpuset.cpus=0/);
+      expect(cgroupDirs(id)).toEqual([]);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("enforces the pids limit", () => {
+    const r = runIn(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done 2>&1; wait; echo end"], (s) => {
+      s.linux!.resources = { ...s.linux!.resources, pids: { limit: 4 } };
+    });
+    expect(r.stdout + r.stderr).toMatch(/can't fork|Resource temporarily unavailable|Try again/i);
+  });
+
+  it("names the field and leaves no cgroup behind when a limit cannot be applied", () => {
+    const id = uniqueId("cg");
+    const b = makeBundle(["true"], (s) => {
+      s.linux!.resources = { ...s.linux!.resources, cpu: { cpus: "9999" } };
+    });
+    try {
+      const r = berth(["run", "--bundle", b.dir, id]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("linux.resources.cpu.cpus");
+      expect(cgroupDirs(id)).toEqual([]);
+      expect(leftoverState()).toEqual([]);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("mounts the container's own cgroup hierarchies read-only at /sys/fs/cgroup", () => {
+    const r = runIn(["sh", "-c", "grep /sys/fs/cgroup /proc/self/mountinfo; mkdir /sys/fs/cgroup/x 2>&1"]);
+    expect(r.stdout).toMatch(/ \/sys\/fs\/cgroup ro,nosuid,nodev,noexec/);
+    expect(r.stdout).toMatch(/\/berth\/[^ ]+ \/sys\/fs\/cgroup\/(memory|unified) ro,/);
+    expect(r.stdout).toContain("Read-only file system");
+  });
+});

@@ -116,7 +116,15 @@ function fillCpuset(fs: CgroupFs, h: CgroupHierarchy): void {
 /** cgroup v2: make the controllers available to the container by enabling them in the
  *  cgroup.subtree_control of every ancestor (as runc does). Failures become warnings: a resource
  *  that needs a missing controller fails later with a precise error. */
-function enableControllers(fs: CgroupFs, h: CgroupHierarchy, warnings: string[]): void {
+function v2ControllersNeeded(linux?: Linux): Set<string> {
+  const need = new Set<string>();
+  if (linux?.resources?.hugepageLimits?.length) need.add("hugetlb");
+  for (const key of Object.keys(linux?.resources?.unified ?? {})) need.add(key.split(".")[0]!);
+  return need;
+}
+
+function enableControllers(fs: CgroupFs, h: CgroupHierarchy, warnings: string[], only?: Set<string>): void {
+  if (only && only.size === 0) return;
   const dirs = [h.mountpoint.replace(/\/+$/, "") || "/", ...levels(h).slice(0, -1)];
   for (const dir of dirs) {
     let avail: string[];
@@ -127,7 +135,7 @@ function enableControllers(fs: CgroupFs, h: CgroupHierarchy, warnings: string[])
     } catch {
       continue;
     }
-    const missing = avail.filter((c) => !enabled.has(c));
+    const missing = avail.filter((c) => !enabled.has(c) && (!only || only.has(c)));
     if (missing.length === 0) continue;
     try {
       fs.write(`${dir}/cgroup.subtree_control`, missing.map((c) => "+" + c).join(" "));
@@ -185,7 +193,10 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
     for (const h of hierarchies) {
       mkdirAll(fs, h, cg.created);
       if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h);
-      if (h.version === 2) enableControllers(fs, h, cg.warnings);
+      // On a pure v2 host every controller is enabled on the way down, as runc does. On a hybrid
+      // host the controllers live in v1: only those the spec needs from cgroup2 (hugetlb, or
+      // `unified` keys) are enabled, so a container without them changes nothing host-wide.
+      if (h.version === 2) enableControllers(fs, h, cg.warnings, layout.mode === "v2" ? undefined : v2ControllersNeeded(linux));
     }
     cg.warnings.push(...applyResources(layout, cg, linux?.resources));
   } catch (e) {

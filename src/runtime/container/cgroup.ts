@@ -1,13 +1,74 @@
-// TEMPORARY stub while the cgroups module lands.
-import type { Spec, Mount } from "../spec/types.ts";
+// The container's cgroup through its life in `run`: planned first (paths only, so --dry-run and
+// the plan know where the init goes), created just before the executor starts, destroyed after.
+import type { Mount, Spec } from "../spec/types.ts";
+import type { ExpandedMount } from "../plan/compile.ts";
+import { MS } from "../linux.ts";
+import {
+  cgroupMounts, createCgroup, destroyCgroup, detectLayout, listPids, planHierarchies, resolveCgroupPath,
+  type CgroupLayout, type ContainerCgroup,
+} from "../cgroups/index.ts";
+
 export class CgroupSetup {
-  constructor(public id: string, public spec: Spec, public systemd: boolean) {}
-  forPlan() {
-    return { procsFiles: [] as string[], expandMount: (m: Mount, flags: number) => ({ mounts: [{ source: "tmpfs", destination: m.destination, fstype: "tmpfs", flags, data: "mode=755" }], symlinks: [] as [string, string][] }) };
+  private layout: CgroupLayout;
+  private path: string;
+  private planned: ContainerCgroup;
+  private cg?: ContainerCgroup;
+
+  constructor(private id: string, private spec: Spec, private systemd: boolean) {
+    this.layout = detectLayout();
+    this.path = resolveCgroupPath(id, spec.linux?.cgroupsPath, systemd);
+    const hierarchies = planHierarchies(this.layout, this.path);
+    const dirs = [...new Set(hierarchies.map((h) => h.dir))];
+    this.planned = {
+      path: this.path, dirs, procsFiles: dirs.map((d) => `${d}/cgroup.procs`), hierarchies, created: [], warnings: [],
+    };
   }
-  notes(): string[] { return []; }
-  create() {}
-  destroy() {}
-  killAll() {}
-  stateInfo() { return undefined; }
+
+  /** What the plan needs: where the init goes, and how a `cgroup` mount expands. */
+  forPlan() {
+    return {
+      procsFiles: this.planned.procsFiles,
+      expandMount: (m: Mount, _flags: number, cgroupns: boolean) => {
+        const plan = cgroupMounts(this.layout, this.planned, { destination: m.destination, options: m.options, cgroupns });
+        const mounts: ExpandedMount[] = plan.mounts.map((p) => ({
+          source: p.source, destination: p.destination, fstype: p.kind === "bind" ? "" : p.fstype,
+          flags: p.kind === "bind" ? p.flags | MS.BIND | MS.REC : p.flags, data: p.data,
+          propagation: p.propagation, mkdirType: p.mkdirType,
+        }));
+        // Read-only last: the sub-mounts need their mount points created in the tmpfs first.
+        const remounts: ExpandedMount[] = plan.readonlyRemounts.map((dest) => ({
+          source: "", destination: dest, fstype: "", flags: MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: "",
+        }));
+        return { mounts, symlinks: plan.symlinks.map((s) => [s.target, s.path] as [string, string]), remounts };
+      },
+    };
+  }
+
+  notes(): string[] {
+    return [`cgroup ${this.path} (${this.layout.mode}): ${this.planned.dirs.join(", ")}`, ...this.planned.warnings.map((w) => `cgroup warning: ${w}`)];
+  }
+
+  create(): void {
+    this.cg = createCgroup(this.layout, this.id, this.spec.linux, { systemdCgroup: this.systemd });
+  }
+
+  /** Processes left in the cgroup when the init is gone (no pid namespace of its own). */
+  killAll(): void {
+    if (!this.cg) return;
+    for (const pid of listPids(this.layout, this.cg)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch { /* gone already */ }
+    }
+  }
+
+  destroy(): void {
+    if (!this.cg) return;
+    destroyCgroup(this.layout, this.cg);
+    this.cg = undefined;
+  }
+
+  stateInfo() {
+    return { path: this.path, dirs: this.planned.dirs };
+  }
 }

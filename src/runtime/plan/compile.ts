@@ -50,7 +50,7 @@ export interface CompileInput {
   /** cgroup.procs files the init joins, and how a `cgroup` mount expands. */
   cgroup?: {
     procsFiles: string[];
-    expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][] };
+    expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][]; remounts?: ExpandedMount[] };
   };
   seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
   host: HostView;
@@ -214,6 +214,10 @@ export function compilePlan(input: CompileInput): Plan {
         }, `mount ${e.fstype || "bind"} ${e.source} on ${e.destination} (${describeFlags(e.flags) || "defaults"}${e.data ? "," + e.data : ""})`, field);
       }
       for (const [target, link] of exp.symlinks) add("symlink", { target, path: link }, `symlink ${link} -> ${target}`, field);
+      for (const e of exp.remounts ?? []) {
+        add("mount", { source: "", dest: e.destination, fstype: "", flags: e.flags, data: "", mkdir: 2, resolve: 0, propagation: 0, remount: 0 },
+          `remount ${e.destination} (${describeFlags(e.flags)})`, field);
+      }
       return;
     }
 

@@ -64,6 +64,8 @@ export function propagationFlag(value: string): number | undefined {
 
 export function describeFlags(flags: number): string {
   const names: string[] = [];
-  for (const [name, bit] of Object.entries(MS)) if (flags & bit) names.push(name.toLowerCase());
+  for (const [name, bit] of Object.entries(MS)) {
+    if (flags & bit) names.push(name === "RDONLY" ? "ro" : name === "REC" ? "recursive" : name.toLowerCase());
+  }
   return names.join(",");
 }
