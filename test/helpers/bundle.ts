@@ -123,3 +123,26 @@ export function addProbe(b: Bundle): void {
   fs.copyFileSync(probeBinary(), `${b.dir}/rootfs/bin/probe`);
   fs.chmodSync(`${b.dir}/rootfs/bin/probe`, 0o755);
 }
+
+/**
+ * Removes a detached container the test started: kills its init, waits for it to be gone, then
+ * removes its cgroup directories and state. (`berth delete` does this once it exists.)
+ */
+export function killDetached(id: string, pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch { /* already gone */ }
+  for (let i = 0; i < 200 && fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"); i++) Bun.sleepSync(5);
+  for (const h of fs.readdirSync("/sys/fs/cgroup")) {
+    for (let i = 0; i < 100; i++) {
+      try {
+        fs.rmdirSync(`/sys/fs/cgroup/${h}/berth/${id}`);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EBUSY") break;
+        Bun.sleepSync(10);
+      }
+    }
+  }
+  fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
+}

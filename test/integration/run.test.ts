@@ -2,7 +2,7 @@
 // and that failures leave nothing behind. Needs root and busybox-static (CI installs it).
 import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
-import { berth, CAN_RUN, leftoverState, makeBundle, runIn, uniqueId, STATE_ROOT, BERTH } from "../helpers/bundle.ts";
+import { berth, CAN_RUN, killDetached, leftoverState, makeBundle, runIn, uniqueId, STATE_ROOT, BERTH } from "../helpers/bundle.ts";
 
 const it = CAN_RUN ? test : test.skip;
 
@@ -212,7 +212,7 @@ describe("berth run: what the container sees", () => {
       expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\x0030\x00");
       const state = JSON.parse(fs.readFileSync(`${STATE_ROOT}/${id}/state.json`, "utf8"));
       expect(state.pid).toBe(pid);
-      process.kill(pid, "SIGKILL");
+      killDetached(id, pid);
     } finally {
       fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
       b.cleanup();
@@ -328,7 +328,7 @@ describe("berth run: errors are one clear line and leave nothing behind", () => 
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`container with id "${id}" already exists`);
       const state = JSON.parse(fs.readFileSync(`${STATE_ROOT}/${id}/state.json`, "utf8"));
-      process.kill(state.pid, "SIGKILL");
+      killDetached(id, state.pid);
     } finally {
       fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
       b.cleanup();
@@ -407,5 +407,70 @@ describe("berth run: cgroups", () => {
     expect(r.stdout).toMatch(/ \/sys\/fs\/cgroup ro,nosuid,nodev,noexec/);
     expect(r.stdout).toMatch(/\/berth\/[^ ]+ \/sys\/fs\/cgroup\/(memory|unified) ro,/);
     expect(r.stdout).toContain("Read-only file system");
+  });
+});
+
+describe("berth run: more of config.json", () => {
+  it("--no-pivot chroots into the rootfs instead", () => {
+    const r = runIn(["sh", "-c", "ls /; cat /proc/self/mountinfo | head -1"], undefined, ["--no-pivot"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("bin");
+  });
+
+  it("sets the domainname and oom_score_adj", () => {
+    const r = runIn(["sh", "-c", "cat /proc/sys/kernel/domainname /proc/self/oom_score_adj"], (s) => {
+      s.domainname = "example.org";
+      s.process!.oomScoreAdj = 123;
+    });
+    expect(r.stdout.trim().split("\n")).toEqual(["example.org", "123"]);
+  });
+
+  it("creates linux.devices with their type, numbers, mode and owner", () => {
+    const r = runIn(["ls", "-ln", "/dev/mydev", "/dev/myfifo"], (s) => {
+      s.linux!.devices = [
+        { path: "/dev/mydev", type: "c", major: 1, minor: 7, fileMode: 0o640, uid: 12, gid: 34 },
+        { path: "/dev/myfifo", type: "p", fileMode: 0o600 },
+      ];
+    });
+    expect(r.stdout).toMatch(/crw-r----- +1 12 +34 +1, +7 .*\/dev\/mydev/);
+    expect(r.stdout).toMatch(/prw------- .*\/dev\/myfifo/);
+  });
+
+  it("gives a cgroup namespace rooted at the container's cgroup", () => {
+    const r = runIn(["cat", "/proc/self/cgroup"], (s) => s.linux!.namespaces!.push({ type: "cgroup" }));
+    expect(r.stderr).toBe("");
+    for (const line of r.stdout.trim().split("\n")) expect(line.split(":")[2]).toBe("/");
+  });
+
+  it("joins another container's network namespace by path", () => {
+    const first = makeBundle(["sh", "-c", "ip addr add 10.123.0.1/32 dev lo; sleep 30"], (s) => {
+      s.process!.capabilities!.effective!.push("CAP_NET_ADMIN");
+      s.process!.capabilities!.bounding!.push("CAP_NET_ADMIN");
+      s.process!.capabilities!.permitted!.push("CAP_NET_ADMIN");
+    });
+    const id = uniqueId();
+    try {
+      expect(berth(["run", "-d", "--pid-file", `${first.dir}/pid`, "--bundle", first.dir, id], { detached: true }).code).toBe(0);
+      const pid = Number(fs.readFileSync(`${first.dir}/pid`, "utf8"));
+      let r = { stdout: "" } as { stdout: string };
+      for (let i = 0; i < 50 && !r.stdout.includes("10.123.0.1"); i++) {
+        Bun.sleepSync(20);
+        r = runIn(["ip", "addr", "show", "lo"], (s) => {
+          s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: `/proc/${pid}/ns/net` } : n));
+        });
+      }
+      expect(r.stdout).toContain("10.123.0.1");
+      killDetached(id, pid);
+    } finally {
+      fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
+      first.cleanup();
+    }
+  });
+
+  it("refuses a sysctl that is not namespaced, naming it", () => {
+    const r = runIn(["true"], (s) => (s.linux!.sysctl = { "vm.swappiness": "10" }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('linux.sysctl["vm.swappiness"]');
+    expect(r.stderr).toContain("not namespaced");
   });
 });

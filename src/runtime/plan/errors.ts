@@ -41,10 +41,10 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     const argv0 = String(s.args.argv).split("\0")[0];
     // Keep runc's wording: the docker CLI maps these phrases to exit codes 126 and 127.
     if (detail === DETAIL.notInPath && errno === E.ENOENT) {
-      return new BerthError(`exec: "${argv0}": executable file not found in $PATH`, { phase: "exec", field, errno: en, hint: "check process.args[0] and the PATH in process.env" });
+      return new BerthError(`exec: "${argv0}": executable file not found in $PATH`, { phase: "start", field, errno: en, hint: "check process.args[0] and the PATH in process.env" });
     }
     return new BerthError(`exec: "${argv0}": ${errno === E.ENOENT ? "stat " + argv0 + ": " : ""}${msg}`, {
-      phase: "exec", field, errno: en,
+      phase: "start", field, errno: en,
       hint: errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
         errno === E.ENOENT ? "the file (or its interpreter, for a script) does not exist in the container" : undefined,
     });
