@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "executor.h"
 
@@ -46,6 +47,18 @@ int fifo_fd = -1;
 int sync_fd = -1;
 
 enum mode { MODE_FOREGROUND = 0, MODE_DETACH = 1, MODE_CREATE = 2 };
+
+/* BERTH_TRACE=1: each step's start time, to stderr, to explain where setup time goes. */
+static int tracing;
+static void trace_step(const char *who, int i, int op)
+{
+	if (!tracing)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	dprintf(2, "berth trace: executor %s step %d op %d at %ld.%06ld\n", who, i, op, (long)ts.tv_sec % 1000,
+		ts.tv_nsec / 1000);
+}
 
 void report(int kind, int step, int err, int value)
 {
@@ -188,6 +201,14 @@ static int is_parent_op(int op)
 	       op == OP_OOM_SCORE_ADJ;
 }
 
+/* Parent ops the init needs before it may start at all (it cannot act in its user namespace
+ * before its maps exist). Cgroup joins come later: the first write to a v1 cgroup.procs can take
+ * ~8 ms (an RCU grace period), and the init does its mounts meanwhile, until OP_CGROUP_WAIT. */
+static int is_early_parent_op(int op)
+{
+	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS;
+}
+
 static void stage1(struct plan *pl, uint32_t first)
 {
 	char go;
@@ -210,7 +231,14 @@ static void stage1(struct plan *pl, uint32_t first)
 		cur_step = (int)i;
 		if (is_parent_op(s->op))
 			continue;
+		trace_step("init", (int)i, s->op);
 		switch (s->op) {
+		case OP_CGROUP_WAIT: {
+			char c;
+			if (read_full(sync_fd, &c, 1) < 0 || c != 'C')
+				_exit(1); /* stage 0 failed and has reported why */
+			break;
+		}
 		case OP_UNSHARE:
 			if (unshare((int)s->f[0].num) < 0)
 				fail(errno, 0);
@@ -296,6 +324,8 @@ int main(int argc, char **argv, char **envp)
 		return 2;
 	}
 	run_from_sealed_copy(argv, envp);
+	tracing = getenv("BERTH_TRACE") != NULL;
+	trace_step("start", -1, 0);
 	ctl_fd = atoi(argv[1]);
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
@@ -330,6 +360,7 @@ int main(int argc, char **argv, char **envp)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 
+	trace_step("clone", (int)i, OP_CLONE);
 	pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (child < 0)
 		fail(errno, 0);
@@ -343,13 +374,24 @@ int main(int argc, char **argv, char **envp)
 
 	for (uint32_t j = i + 1; j < pl.nsteps; j++) {
 		cur_step = (int)j;
-		if (is_parent_op(pl.steps[j].op))
+		if (is_early_parent_op(pl.steps[j].op))
 			stage0_after_clone(&pl.steps[j], child);
 	}
 	if (console_sock >= 0)
 		close(console_sock); /* the child holds its own copy */
 	report(REPORT_PID, -1, 0, child);
 	char go = 'G';
+	if (write(sync_fd, &go, 1) != 1)
+		fail(errno, 0);
+	for (uint32_t j = i + 1; j < pl.nsteps; j++) {
+		cur_step = (int)j;
+		if (is_parent_op(pl.steps[j].op) && !is_early_parent_op(pl.steps[j].op)) {
+			trace_step("parent", (int)j, pl.steps[j].op);
+			stage0_after_clone(&pl.steps[j], child);
+		}
+	}
+	go = 'C';
+	trace_step("cgroups joined", -1, 0);
 	if (write(sync_fd, &go, 1) != 1)
 		fail(errno, 0);
 

@@ -62,7 +62,7 @@ enum op {
 	OP_CWD = 44,           /* s:path */
 	OP_WAIT_FIFO = 45,     /* block until `start` writes the exec fifo */
 	OP_EXEC = 46,          /* s:argv(NUL-separated) s:envp(NUL-separated) i:preserve_fds */
-	OP_INIT = 47,          /* run as pid 1: fork the process, reap zombies, forward signals */
+	OP_CGROUP_WAIT = 48,   /* wait until stage 0 has put us in our cgroups */
 };
 
 struct field {

@@ -6,6 +6,7 @@ import { loadSpec } from "../../runtime/spec/load.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { BerthError } from "../../runtime/errors.ts";
+import { mark } from "../../runtime/trace.ts";
 import { stderr, stdout } from "../output.ts";
 
 export const USAGE = `usage: berth run [options] <container-id>
@@ -49,7 +50,9 @@ export async function run(argv: string[], g: Globals): Promise<number> {
   const bundle = path.resolve((flags.bundle as string | undefined) ?? process.cwd());
   const preserve = flags["preserve-fds"] === undefined ? 0 : Number(flags["preserve-fds"]);
   if (!Number.isInteger(preserve) || preserve < 0) throw new BerthError(`--preserve-fds must be a non-negative integer`, { phase: "args" });
+  mark("command loaded");
   const spec = loadSpec(bundle);
+  mark("spec loaded and validated");
   if (g.debug) stderr(`berth: loaded spec from ${bundle}/config.json:\n${JSON.stringify(spec, null, 2)}\n`);
   return runContainer({
     id, bundle, spec, root: g.root, detach: !!flags.detach, noPivot: !!flags["no-pivot"],

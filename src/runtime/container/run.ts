@@ -10,6 +10,7 @@ import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { mark } from "../trace.ts";
 import { stdout } from "../../cli/output.ts";
 
 export interface RunOptions {
@@ -108,6 +109,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   }
   // Decide everything before touching the host, so bad input leaves nothing behind.
   const { plan, rootfs } = await preparePlan(o, cgroups, mode);
+  mark("plan ready");
   const dir = claimId(o.root, o.id);
   let launched: Launched | undefined;
   const undo = () => {
@@ -121,12 +123,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
   };
   try {
     cgroups.create();
+    mark("cgroup created");
     // Forward signals sent to berth to the container (through the executor's stage 0).
     const forward = (sig: NodeJS.Signals) => launched?.kill(sig);
     const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
     if (mode === "foreground") for (const s of signals) process.on(s, () => forward(s));
 
     launched = await launch(plan, { preserveFds: o.preserveFds });
+    mark(launched.error ? "setup failed" : "container process started");
     if (launched.error) throw launched.error;
     const state: ContainerState = {
       ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
@@ -140,10 +144,12 @@ export async function runContainer(o: RunOptions): Promise<number> {
     if (mode === "detach") return 0;
 
     const code = await launched.exited;
+    mark("container exited");
     if (!o.keep) {
       cgroups.killAll();
       cgroups.destroy();
       removeContainerDir(o.root, o.id);
+      mark("cleaned up");
     }
     return code;
   } catch (e) {

@@ -5,7 +5,8 @@ import { encodePlan } from "../plan/encode.ts";
 import { stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
 
-export const EXECUTOR_PATH = new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
+// BERTH_EXECUTOR overrides where the executor is (a packaged install, or a debug build).
+export const EXECUTOR_PATH = process.env.BERTH_EXECUTOR ?? new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
 
 const REPORT = { pid: 1, error: 2, started: 3, ready: 4 } as const;
 

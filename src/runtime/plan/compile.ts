@@ -174,6 +174,11 @@ export function compilePlan(input: CompileInput): Plan {
 
   // ---- init: namespaces it creates itself -------------------------------------------------
   if (newUserns) add("becomeRoot", {}, "become root (uid 0, gid 0) in the new user namespace");
+  // The init must be in its cgroups before it unshares a cgroup namespace or runs anything of the
+  // container's; other setup (mounts) overlaps with the parent's cgroup writes.
+  const joinsCgroups = (input.cgroup?.procsFiles.length ?? 0) > 0;
+  const cgroupWait = () => add("cgroupWait", {}, "wait until the parent has put the init in its cgroups");
+  if (joinsCgroups && isNew("cgroup")) cgroupWait();
   if (isNew("cgroup")) {
     add("unshare", { flags: CLONE.NEWCGROUP }, "unshare the cgroup namespace (rooted at the container's cgroup)");
   }
@@ -303,6 +308,7 @@ export function compilePlan(input: CompileInput): Plan {
   if (spec.root?.readonly) add("rootReadonly", {}, "remount the rootfs read-only", "root.readonly");
 
   // ---- limits, identity, privileges ---------------------------------------------------------
+  if (joinsCgroups && !isNew("cgroup")) cgroupWait();
   (proc.rlimits ?? []).forEach((r, i) => {
     const res = RLIMITS[r.type];
     if (res === undefined) throw configError(`process.rlimits[${i}].type`, `unknown rlimit "${r.type}"`);

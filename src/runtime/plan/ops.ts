@@ -62,6 +62,7 @@ export const OPS = {
   umask: { code: 43, stage: "init", fields: [["mask", "i"]] },
   cwd: { code: 44, stage: "init", fields: [["path", "s"]] },
   waitFifo: { code: 45, stage: "init", fields: [] },
+  cgroupWait: { code: 48, stage: "init", fields: [] },
   exec: { code: 46, stage: "init", fields: [["argv", "s"], ["envp", "s"], ["preserveFds", "i"]] },
 } as const satisfies Record<string, OpDef>;
 
