@@ -3,6 +3,7 @@
 // runtime several times per container).
 import { BerthError } from "../runtime/errors.ts";
 import { stderr, stdout } from "./output.ts";
+import { mark } from "../runtime/trace.ts";
 
 export interface Globals {
   root: string;
@@ -97,7 +98,10 @@ function report(e: unknown, g?: Globals): void {
 
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      mark("exit");
+      process.exit(code);
+    },
     (e) => {
       report(e);
       process.exit(e instanceof BerthError ? e.exitCode : 1);

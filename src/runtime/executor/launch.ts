@@ -5,8 +5,14 @@ import { encodePlan } from "../plan/encode.ts";
 import { stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
 
-// BERTH_EXECUTOR overrides where the executor is (a packaged install, or a debug build).
-export const EXECUTOR_PATH = process.env.BERTH_EXECUTOR ?? new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
+// Where the executor is: BERTH_EXECUTOR (a packaged install, a debug build), else relative to
+// this file — in the sources (src/runtime/executor/) or in the start-up cache (.cache/berth.js).
+function executorPath(): string {
+  if (process.env.BERTH_EXECUTOR) return process.env.BERTH_EXECUTOR;
+  const fromSource = new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
+  return fs.existsSync(fromSource) ? fromSource : new URL("../native/executor/berth-executor", import.meta.url).pathname;
+}
+export const EXECUTOR_PATH = executorPath();
 
 const REPORT = { pid: 1, error: 2, started: 3, ready: 4 } as const;
 
