@@ -77,9 +77,12 @@ void do_console(struct step *s)
 		close(console_sock);
 		console_sock = -1;
 	} else {
+		/* Stage 0 relays it; wait until it has given the pty the user's terminal size, so the
+		 * container's first `stty size` already sees it. */
 		char tag = 'P';
 		if (write(sync_fd, &tag, 1) != 1 || send_fd(sync_fd, master, slave_path) < 0)
 			fail(errno, 0);
+		wait_for_parent('A');
 	}
 	close(master);
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)

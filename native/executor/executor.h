@@ -33,6 +33,7 @@ extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */
 
 void report(int kind, int step, int err, int value);
 void fail(int err, int detail) __attribute__((noreturn));
+void wait_for_parent(char want);
 
 /* mounts.c */
 void do_mount_step(struct step *s);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -47,6 +48,42 @@ int fifo_fd = -1;
 int sync_fd = -1;
 
 enum mode { MODE_FOREGROUND = 0, MODE_DETACH = 1, MODE_CREATE = 2 };
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += r;
+	}
+	return 0;
+}
+
+/*
+ * Stage 0 sends the init single bytes: 'G' (go), 'C' (cgroups joined), 'A' (pty size set). 'C'
+ * may arrive while the init waits for 'A', so what arrived early is remembered.
+ */
+static int got_cgroups;
+void wait_for_parent(char want)
+{
+	if (want == 'C' && got_cgroups)
+		return;
+	for (;;) {
+		char c;
+		if (read_full(sync_fd, &c, 1) < 0)
+			_exit(1); /* stage 0 failed and has reported why */
+		if (c == want)
+			return;
+		if (c == 'C')
+			got_cgroups = 1;
+		else
+			fail(EPROTO, DETAIL_BAD_PLAN);
+	}
+}
 
 /* BERTH_TRACE=1: each step's start time, to stderr, to explain where setup time goes. */
 static int tracing;
@@ -75,19 +112,6 @@ void fail(int err, int detail)
 	_exit(1);
 }
 
-static int read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += r;
-	}
-	return 0;
-}
 
 static int write_file(const char *path, const char *data, size_t len)
 {
@@ -233,12 +257,9 @@ static void stage1(struct plan *pl, uint32_t first)
 			continue;
 		trace_step("init", (int)i, s->op);
 		switch (s->op) {
-		case OP_CGROUP_WAIT: {
-			char c;
-			if (read_full(sync_fd, &c, 1) < 0 || c != 'C')
-				_exit(1); /* stage 0 failed and has reported why */
+		case OP_CGROUP_WAIT:
+			wait_for_parent('C');
 			break;
-		}
 		case OP_UNSHARE:
 			if (unshare((int)s->f[0].num) < 0)
 				fail(errno, 0);
@@ -407,6 +428,12 @@ int main(int argc, char **argv, char **envp)
 			break;
 		if (msg == 'P') {
 			master = recv_fd(sync_fd);
+			struct winsize ws;
+			if (master >= 0 && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+				ioctl(master, TIOCSWINSZ, &ws);
+			char ack = 'A';
+			if (write(sync_fd, &ack, 1) != 1)
+				fail(errno, 0);
 		} else if (msg == 'R') {
 			report(REPORT_READY, -1, 0, child);
 			if (mode == MODE_CREATE)
