@@ -10,6 +10,7 @@ enum report_kind {
 	REPORT_ERROR = 2,   /* step, err, value (op-specific detail) */
 	REPORT_STARTED = 3, /* the container process was exec'd (or setup ended, see ERROR) */
 	REPORT_READY = 4,   /* create: the init is set up and waits on the exec fifo */
+	REPORT_HOOKS = 5,   /* the init waits for berth to run createRuntime hooks */
 };
 
 /* Error detail codes sent in REPORT_ERROR.value, decoded by src/runtime/plan/errors.ts. */
@@ -21,6 +22,8 @@ enum detail {
 	DETAIL_BIND_SOURCE = 4,   /* OP_MOUNT: the bind source could not be opened */
 	DETAIL_DEV_NULL = 5,      /* OP_MASK: /dev/null is not the null device */
 	DETAIL_CWD_NOT_DIR = 6,
+	DETAIL_HOOK_STATUS = 7,   /* OP_RUN_HOOK: err is 0, the hook's wait status is in the high bits */
+	DETAIL_HOOK_TIMEOUT = 8,
 };
 
 extern int ctl_fd;          /* control socket to TypeScript */
@@ -57,6 +60,10 @@ void do_cwd(struct step *s, int after_user);
 void do_exec(struct step *s) __attribute__((noreturn));
 void do_write(struct step *s);
 void do_rlimit(struct step *s);
+
+/* hooks.c */
+void do_hook_point(void);
+void do_run_hook(struct step *s);
 
 /* console.c */
 void do_console(struct step *s);

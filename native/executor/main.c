@@ -158,18 +158,41 @@ out:
 	_exit(125);
 }
 
+/*
+ * Everything stage 0 opens by host path is opened before it joins any namespace: after joining
+ * the container's mount namespace, /proc/PID/ns/... and /sys/fs/cgroup/... would resolve in the
+ * container's view (berth exec). fds are kept per step index.
+ */
+static int *step_fd;
+
+static void open_host_paths(struct plan *pl)
+{
+	step_fd = calloc(pl->nsteps ? pl->nsteps : 1, sizeof(int));
+	if (!step_fd)
+		fail(ENOMEM, 0);
+	for (uint32_t i = 0; i < pl->nsteps; i++) {
+		struct step *s = &pl->steps[i];
+		step_fd[i] = -1;
+		cur_step = (int)i;
+		if (s->op == OP_SETNS)
+			step_fd[i] = open(s->f[0].str, O_RDONLY | O_CLOEXEC);
+		else if (s->op == OP_CGROUP_JOIN)
+			step_fd[i] = open(s->f[0].str, O_WRONLY | O_CLOEXEC);
+		else
+			continue;
+		if (step_fd[i] < 0)
+			fail(errno, 0);
+	}
+}
+
 static void stage0_pre_clone(struct step *s)
 {
 	switch (s->op) {
-	case OP_SETNS: {
-		int fd = open(s->f[0].str, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+	case OP_SETNS:
+		if (setns(step_fd[cur_step], (int)s->f[1].num) < 0)
 			fail(errno, 0);
-		if (setns(fd, (int)s->f[1].num) < 0)
-			fail(errno, 0);
-		close(fd);
+		close(step_fd[cur_step]);
 		break;
-	}
 	case OP_CONSOLE_SOCKET: {
 		struct sockaddr_un addr = { .sun_family = AF_UNIX };
 		if (s->f[0].len >= sizeof addr.sun_path)
@@ -181,6 +204,9 @@ static void stage0_pre_clone(struct step *s)
 		break;
 	}
 	case OP_OPEN_FIFO:
+		/* create's exec fifo: `berth start` writes a byte into it to let the init go on. */
+		if (mkfifo(s->f[0].str, 0600) < 0 && errno != EEXIST)
+			fail(errno, 0);
 		fifo_fd = open(s->f[0].str, O_PATH | O_CLOEXEC);
 		if (fifo_fd < 0)
 			fail(errno, 0);
@@ -210,8 +236,9 @@ static void stage0_after_clone(struct step *s, pid_t child)
 	case OP_CGROUP_JOIN: {
 		char pid[16];
 		int n = snprintf(pid, sizeof pid, "%d", child);
-		if (write_file(s->f[0].str, pid, n) < 0)
+		if (write(step_fd[cur_step], pid, (size_t)n) != n)
 			fail(errno, 0);
+		close(step_fd[cur_step]);
 		break;
 	}
 	default:
@@ -260,6 +287,8 @@ static void stage1(struct plan *pl, uint32_t first)
 		case OP_CGROUP_WAIT:
 			wait_for_parent('C');
 			break;
+		case OP_HOOK_POINT: do_hook_point(); break;
+		case OP_RUN_HOOK: do_run_hook(s); break;
 		case OP_UNSHARE:
 			if (unshare((int)s->f[0].num) < 0)
 				fail(errno, 0);
@@ -317,15 +346,22 @@ static void stage1(struct plan *pl, uint32_t first)
 			break;
 		case OP_WAIT_FIFO: {
 			char byte = 'R', path[64];
+			/* Open it read-write, so this never blocks and `start` finds a reader as soon as
+			 * create has returned (it opens write-only non-blocking: ENXIO means we died). */
+			snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
+			int fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				fail(errno, 0);
 			/* Tell stage 0 we are set up; it reports READY and exits, which must not kill us. */
 			prctl(PR_SET_PDEATHSIG, 0);
 			if (write(sync_fd, &byte, 1) < 0)
 				_exit(1);
-			/* Opening the fifo for reading blocks until `berth start` opens it for writing. */
-			snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || read(fd, &byte, 1) != 1)
-				fail(errno ? errno : EPIPE, 0);
+			ssize_t r;
+			do
+				r = read(fd, &byte, 1);
+			while (r < 0 && errno == EINTR);
+			if (r != 1)
+				fail(r < 0 ? errno : EPIPE, 0);
 			close(fd);
 			close(fifo_fd);
 			break;
@@ -361,6 +397,7 @@ int main(int argc, char **argv, char **envp)
 	if (!buf || read_full(ctl_fd, buf, len) < 0 || plan_parse(buf, len, &pl) < 0)
 		fail(EINVAL, DETAIL_BAD_PLAN);
 
+	open_host_paths(&pl);
 	uint32_t i = 0;
 	for (; i < pl.nsteps && pl.steps[i].op != OP_CLONE; i++) {
 		cur_step = (int)i;

@@ -63,6 +63,9 @@ enum op {
 	OP_WAIT_FIFO = 45,     /* block until `start` writes the exec fifo */
 	OP_EXEC = 46,          /* s:argv(NUL-separated) s:envp(NUL-separated) i:preserve_fds */
 	OP_CGROUP_WAIT = 48,   /* wait until stage 0 has put us in our cgroups */
+	OP_HOOK_POINT = 49,    /* tell berth the namespaces exist; it runs createRuntime hooks and
+	                          answers with the state JSON hooks get on stdin */
+	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s)   a hook run by the init itself */
 };
 
 struct field {

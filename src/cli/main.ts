@@ -17,6 +17,13 @@ export interface Globals {
 const COMMANDS: Record<string, { load: () => Promise<{ run(args: string[], g: Globals): Promise<number> }>; help: string }> = {
   spec: { load: () => import("./commands/spec.ts"), help: "create a new specification file (config.json)" },
   run: { load: () => import("./commands/run.ts"), help: "create and run a container" },
+  create: { load: () => import("./commands/create.ts"), help: "create a container (its process waits for start)" },
+  start: { load: () => import("./commands/start.ts"), help: "start the process of a created container" },
+  state: { load: () => import("./commands/state.ts"), help: "print the state of a container" },
+  kill: { load: () => import("./commands/kill.ts"), help: "send a signal to a container's process(es)" },
+  delete: { load: () => import("./commands/delete.ts"), help: "delete a container and everything it holds" },
+  list: { load: () => import("./commands/list.ts"), help: "list containers" },
+  exec: { load: () => import("./commands/exec.ts"), help: "run a new process in a running container" },
 };
 
 export const VERSION = "0.1.0";

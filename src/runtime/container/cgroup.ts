@@ -68,7 +68,12 @@ export class CgroupSetup {
     this.cg = undefined;
   }
 
-  stateInfo() {
-    return { path: this.path, dirs: this.planned.dirs };
+  /** What later commands (delete, pause, update, ps) need to find the cgroup again. */
+  stateInfo(): ContainerCgroup {
+    return this.cg ?? this.planned;
+  }
+
+  warnings(): string[] {
+    return this.cg?.warnings ?? [];
   }
 }

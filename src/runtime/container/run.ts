@@ -1,5 +1,6 @@
-// The runtime as a library: run a container from a bundle. The CLI's `run` (and later berthd)
-// call this. Every failure path undoes what was done: no state dir, cgroup or process is left.
+// The runtime as a library: create a container from a bundle (`create`), or create and start it
+// (`run`, in the foreground or detached). The CLI and later berthd call this. Every failure path
+// undoes what was done: no state dir, cgroup or process is left behind.
 import fs from "node:fs";
 import path from "node:path";
 import { BerthError, configError } from "../errors.ts";
@@ -10,8 +11,9 @@ import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { runHooks, type OciState } from "./hooks.ts";
 import { mark } from "../trace.ts";
-import { stdout } from "../../cli/output.ts";
+import { stderr, stdout } from "../../cli/output.ts";
 
 export interface RunOptions {
   id: string;
@@ -27,6 +29,8 @@ export interface RunOptions {
   dryRun?: boolean;
   systemdCgroup?: boolean;
 }
+
+type Mode = "foreground" | "detach" | "create";
 
 const hostView: CompileInput["host"] = {
   kind(p) {
@@ -66,7 +70,7 @@ async function compileSeccomp(spec: Spec) {
   return compileSeccomp(spec.linux.seccomp, "linux.seccomp");
 }
 
-function writePidFile(file: string, pid: number): void {
+export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
   const tmp = `${abs}.berth-tmp`;
   try {
@@ -79,10 +83,11 @@ function writePidFile(file: string, pid: number): void {
 }
 
 /** Everything up to the plan: validation and decisions only; nothing on the host changes. */
-export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: "foreground" | "detach" | "create"): Promise<{ plan: Plan; rootfs: string }> {
+export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mode, fifoPath?: string): Promise<{ plan: Plan; rootfs: string }> {
   const spec = o.spec;
+  if (!spec.process) throw configError("process", "config.json has no process to run");
   const rootfs = resolveRootfs(o.bundle, spec);
-  const terminal = spec.process?.terminal ?? false;
+  const terminal = spec.process.terminal ?? false;
   if (terminal && mode !== "foreground" && !o.consoleSocket) {
     throw configError("process.terminal", "cannot allocate a terminal for a detached container without --console-socket",
       "pass --console-socket, or set process.terminal to false");
@@ -92,68 +97,112 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: "fo
   }
   const seccomp = await compileSeccomp(spec);
   const plan = compilePlan({
-    spec, bundle: o.bundle, rootfs, mode, noPivot: o.noPivot, consoleSocket: o.consoleSocket,
+    spec, bundle: o.bundle, rootfs, mode, noPivot: o.noPivot, consoleSocket: o.consoleSocket, fifoPath,
     preserveFds: o.preserveFds, seccomp, host: hostView, cgroup: cgroups.forPlan(),
   });
   plan.notes.unshift(...cgroups.notes());
   return { plan, rootfs };
 }
 
-export async function runContainer(o: RunOptions): Promise<number> {
-  const mode = o.detach ? "detach" : "foreground";
+interface Created {
+  launched: Launched;
+  state: ContainerState;
+  cgroups: CgroupSetup;
+  dir: string;
+}
+
+/** Creates the container up to the point `mode` asks for; undoes everything if any step fails. */
+async function createContainer(o: RunOptions, mode: Mode): Promise<Created | undefined> {
   const cgroups = new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
-  if (o.dryRun) {
-    const { plan } = await preparePlan(o, cgroups, mode);
-    stdout(printPlan(plan));
-    return 0;
-  }
+  const fifo = mode === "create" ? `${o.root}/${o.id}/exec.fifo` : undefined;
   // Decide everything before touching the host, so bad input leaves nothing behind.
-  const { plan, rootfs } = await preparePlan(o, cgroups, mode);
+  const { plan, rootfs } = await preparePlan(o, cgroups, mode, fifo);
+  if (o.dryRun) {
+    stdout(printPlan(plan));
+    return undefined;
+  }
   mark("plan ready");
   const dir = claimId(o.root, o.id);
   let launched: Launched | undefined;
+  const ociState = (status: string, pid?: number): OciState => ({
+    ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
+  });
   const undo = () => {
     if (launched?.initPid) {
       try {
         process.kill(launched.initPid, "SIGKILL");
       } catch { /* gone */ }
     }
+    cgroups.killAll();
     cgroups.destroy();
     removeContainerDir(o.root, o.id);
   };
   try {
     cgroups.create();
+    for (const w of cgroups.warnings()) stderr(`berth: warning: cgroups: ${w}\n`);
     mark("cgroup created");
-    // Forward signals sent to berth to the container (through the executor's stage 0).
-    const forward = (sig: NodeJS.Signals) => launched?.kill(sig);
-    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
-    if (mode === "foreground") for (const s of signals) process.on(s, () => forward(s));
-
-    launched = await launch(plan, { preserveFds: o.preserveFds });
-    mark(launched.error ? "setup failed" : "container process started");
+    launched = await launch(plan, {
+      preserveFds: o.preserveFds,
+      onHookPoint: async (pid) => {
+        // prestart (deprecated, same moment) and createRuntime: host side, init paused.
+        await runHooks("prestart", o.spec.hooks?.prestart, ociState("creating", pid));
+        await runHooks("createRuntime", o.spec.hooks?.createRuntime, ociState("creating", pid));
+        return Buffer.from(JSON.stringify(ociState("created", pid)));
+      },
+    });
+    mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");
     if (launched.error) throw launched.error;
     const state: ContainerState = {
       ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
       pidStartTime: procStartTime(launched.initPid) ?? "", bundle: o.bundle, rootfs,
       created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
-      cgroup: cgroups.stateInfo(), created_by: "run", monitorPid: mode === "foreground" ? launched.monitorPid : undefined,
-      keep: o.keep,
+      cgroup: cgroups.stateInfo(), created_by: mode === "create" ? "create" : "run",
+      monitorPid: mode === "foreground" ? launched.monitorPid : undefined, keep: o.keep, hooks: o.spec.hooks,
     };
     writeState(dir, state);
+    // The process (or, for exec, its config) as created: `berth exec` starts from it.
+    fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
     if (o.pidFile) writePidFile(o.pidFile, launched.initPid);
-    if (mode === "detach") return 0;
-
-    const code = await launched.exited;
-    mark("container exited");
-    if (!o.keep) {
-      cgroups.killAll();
-      cgroups.destroy();
-      removeContainerDir(o.root, o.id);
-      mark("cleaned up");
-    }
-    return code;
+    return { launched, state, cgroups, dir };
   } catch (e) {
     undo();
     throw e;
   }
+}
+
+/** `berth create`: the init is set up and waits for `berth start`. */
+export async function createOnly(o: RunOptions): Promise<number> {
+  await createContainer(o, "create");
+  return 0;
+}
+
+/** `berth run`: create and start, then (foreground) wait and clean up. */
+export async function runContainer(o: RunOptions): Promise<number> {
+  const mode = o.detach ? "detach" : "foreground";
+  // Forward signals sent to berth to the container (through the executor's stage 0).
+  let created: Created | undefined;
+  if (mode === "foreground") {
+    for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as NodeJS.Signals[]) {
+      process.on(s, () => created?.launched.kill(s));
+    }
+  }
+  created = await createContainer(o, mode);
+  if (!created) return 0; // dry run
+  const { launched, cgroups } = created;
+  const state = (status: string) => ({
+    ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
+  });
+  await runHooks("poststart", o.spec.hooks?.poststart, state("running")).catch((e) => stderr(`berth: warning: ${(e as BerthError).describe?.() ?? e}\n`));
+  if (mode === "detach") return 0;
+
+  const code = await launched.exited;
+  mark("container exited");
+  if (!o.keep) {
+    cgroups.killAll();
+    cgroups.destroy();
+    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => stderr(`berth: warning: ${(e as BerthError).describe?.() ?? e}\n`));
+    removeContainerDir(o.root, o.id);
+    mark("cleaned up");
+  }
+  return code;
 }

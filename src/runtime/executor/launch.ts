@@ -14,7 +14,7 @@ function executorPath(): string {
 }
 export const EXECUTOR_PATH = executorPath();
 
-const REPORT = { pid: 1, error: 2, started: 3, ready: 4 } as const;
+const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5 } as const;
 
 export interface Launched {
   /** pid of stage 0 (the monitor in foreground mode) */
@@ -32,6 +32,11 @@ export interface LaunchOptions {
   /** berth's own fds 3..3+n-1 passed to the container (--preserve-fds) */
   preserveFds?: number;
   stdio?: ["inherit" | "ignore", "inherit" | "ignore", "inherit" | "ignore"];
+  /**
+   * The init paused with its namespaces created (plan step hookPoint): run the host-side hooks,
+   * and return the state JSON the init's own hooks get on stdin. A throw aborts the start.
+   */
+  onHookPoint?: (initPid: number) => Promise<Uint8Array>;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -80,7 +85,22 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   let buf = new Uint8Array(0);
   // Reports arrive on the control socket; Bun's file stream reads the non-blocking fd for us.
   const reader = Bun.file(ctlFd).stream().getReader();
+  const answerHookPoint = async () => {
+    const header = new Uint8Array(4);
+    const dv = new DataView(header.buffer);
+    try {
+      if (!opts.onHookPoint) throw new BerthError("the plan paused for hooks but none can run", { phase: "hooks" });
+      const state = await opts.onHookPoint(initPid);
+      dv.setUint32(0, state.length, true);
+      writeAll(ctlFd, concat(header, state));
+    } catch (e) {
+      error ??= e instanceof BerthError ? e : new BerthError(String(e), { phase: "hooks" });
+      dv.setUint32(0, 0xffffffff, true); // tells the init to give up
+      writeAll(ctlFd, header);
+    }
+  };
   const settled = new Promise<void>((resolve) => {
+    let hookPoint = false;
     const handle = (chunk: Uint8Array): boolean => {
       buf = buf.length ? concat(buf, chunk) : chunk;
       let started = false;
@@ -91,6 +111,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         if (kind === REPORT.pid) initPid = value;
         else if (kind === REPORT.error) error ??= stepError(plan, step, errno, value);
         else if (kind === REPORT.started || kind === REPORT.ready) started = true;
+        else if (kind === REPORT.hooks) hookPoint = true;
       }
       // After an error the init exits by itself and stage 0 follows: wait for that instead.
       return started && !error;
@@ -100,6 +121,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         for (;;) {
           const { value, done } = await reader.read();
           if (done || (value && handle(value))) break;
+          if (hookPoint) {
+            hookPoint = false;
+            await answerHookPoint();
+          }
         }
       } catch {
         /* the socket closed under us: the executor is gone */

@@ -14,11 +14,12 @@
 //     the runtime's own setup calls); without no_new_privs, loading it needs CAP_SYS_ADMIN, so it
 //     comes before the capabilities are dropped. runc does the same.
 import type { Mount, Spec } from "../spec/types.ts";
-import { CAPABILITIES, CLONE, MS, NAMESPACES, RESOLVE, RLIMITS } from "../linux.ts";
+import { CLONE, MS, NAMESPACES, RESOLVE } from "../linux.ts";
 import { configError } from "../errors.ts";
 import { describeFlags, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
+import { addProcessSteps } from "./process.ts";
 
 /** A mount the cgroups module expands a `cgroup` mount into. */
 export interface ExpandedMount {
@@ -67,20 +68,7 @@ const DEFAULT_DEVICES: { path: string; major: number; minor: number }[] = [
 
 const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
 
-function capMask(names: string[] | undefined, field: string): bigint {
-  let mask = 0n;
-  (names ?? []).forEach((name, i) => {
-    const bit = CAPABILITIES.indexOf(name as (typeof CAPABILITIES)[number]);
-    if (bit < 0) throw configError(`${field}[${i}]`, `unknown capability "${name}"`);
-    mask |= 1n << BigInt(bit);
-  });
-  return mask;
-}
 
-function capNames(mask: bigint): string {
-  const names = CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));
-  return names.length ? names.map((n) => n.slice(4).toLowerCase()).join(",") : "(none)";
-}
 
 /** Sysctls are only safe to set when the namespace they belong to is the container's own. */
 function sysctlNamespace(key: string): "ipc" | "network" | "uts" | undefined {
@@ -91,19 +79,7 @@ function sysctlNamespace(key: string): "ipc" | "network" | "uts" | undefined {
   return undefined;
 }
 
-function homeFor(uid: number, passwd: string | undefined): string {
-  for (const line of (passwd ?? "").split("\n")) {
-    const f = line.split(":");
-    if (f.length >= 6 && Number(f[2]) === uid) return f[5] || "/";
-  }
-  return "/";
-}
 
-const U64_MAX = (1n << 64n) - 1n;
-function rlimitValue(v: number): bigint {
-  // JSON cannot carry 2^64-1 exactly: anything at or above 2^63 means "unlimited".
-  return v >= 2 ** 63 ? U64_MAX : BigInt(Math.trunc(v));
-}
 
 export function compilePlan(input: CompileInput): Plan {
   const { spec, rootfs, host } = input;
@@ -276,6 +252,21 @@ export function compilePlan(input: CompileInput): Plan {
     if (hasDevpts) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) add("symlink", { target, path }, `symlink ${path} -> ${target}`);
   }
+  // Hooks: berth runs prestart/createRuntime (host side) while the init waits here, with its
+  // namespaces created and its mounts done; then the init runs createContainer hooks itself,
+  // in the container's namespaces, before pivot_root (as the runtime spec orders them).
+  const hooks = spec.hooks ?? {};
+  const runHooks = (kind: "createContainer" | "startContainer") => {
+    (hooks[kind] ?? []).forEach((h, i) => {
+      const argv = h.args?.length ? h.args : [h.path];
+      add("runHook", { path: h.path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0 },
+        `run ${kind} hook ${h.path}${h.timeout ? ` (timeout ${h.timeout}s)` : ""}`, `hooks.${kind}[${i}]`);
+    });
+  };
+  if (hooks.prestart?.length || hooks.createRuntime?.length || hooks.createContainer?.length || hooks.startContainer?.length) {
+    add("hookPoint", {}, `pause for berth to run ${hooks.prestart?.length ?? 0} prestart and ${hooks.createRuntime?.length ?? 0} createRuntime hooks`, "hooks");
+  }
+  runHooks("createContainer");
   if (rootProp !== undefined && rootProp & (MS.SHARED | MS.UNBINDABLE)) {
     add("propagation", { target: rootfs, flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
   }
@@ -309,48 +300,15 @@ export function compilePlan(input: CompileInput): Plan {
 
   // ---- limits, identity, privileges ---------------------------------------------------------
   if (joinsCgroups && !isNew("cgroup")) cgroupWait();
-  (proc.rlimits ?? []).forEach((r, i) => {
-    const res = RLIMITS[r.type];
-    if (res === undefined) throw configError(`process.rlimits[${i}].type`, `unknown rlimit "${r.type}"`);
-    add("rlimit", { resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }, `setrlimit ${r.type} soft=${r.soft} hard=${r.hard}`, `process.rlimits[${i}]`);
+  addProcessSteps(add, notes, proc, {
+    seccomp: input.seccomp,
+    preserveFds: input.preserveFds,
+    passwd: host.readFile(`${rootfs}/etc/passwd`),
+    beforeExec: () => {
+      if (input.mode === "create") add("waitFifo", {}, "wait for `berth start` (exec fifo)");
+      runHooks("startContainer");
+    },
   });
-  const caps = proc.capabilities ?? {};
-  const bounding = capMask(caps.bounding, "process.capabilities.bounding");
-  const eff = capMask(caps.effective, "process.capabilities.effective");
-  const perm = capMask(caps.permitted, "process.capabilities.permitted");
-  const inh = capMask(caps.inheritable, "process.capabilities.inheritable");
-  const amb = capMask(caps.ambient, "process.capabilities.ambient");
-  const seccompStep = () => {
-    if (!input.seccomp) return;
-    add("seccomp", { filter: input.seccomp.filter, flags: input.seccomp.flags },
-      `load seccomp filter (${input.seccomp.filter.length / 8} BPF instructions)`, "linux.seccomp");
-    for (const s of input.seccomp.summary) notes.push(`seccomp: ${s}`);
-  };
-  if (!proc.noNewPrivileges) seccompStep();
-  add("capBounding", { keepLo: Number(bounding & 0xffffffffn), keepHi: Number(bounding >> 32n) },
-    `capability bounding set: ${capNames(bounding)}`, "process.capabilities.bounding");
-  const user = proc.user ?? { uid: 0, gid: 0 };
-  const groups = new Uint8Array(4 * (user.additionalGids?.length ?? 0));
-  (user.additionalGids ?? []).forEach((g, i) => new DataView(groups.buffer).setUint32(4 * i, g, true));
-  add("user", { uid: user.uid, gid: user.gid, groups, setgroups: 1 },
-    `set uid ${user.uid}, gid ${user.gid}, additional gids [${(user.additionalGids ?? []).join(",")}]`, "process.user");
-  add("caps", { effective: eff, permitted: perm, inheritable: inh, ambient: amb },
-    `capabilities: effective=${capNames(eff)} permitted=${capNames(perm)} inheritable=${capNames(inh)} ambient=${capNames(amb)}`, "process.capabilities");
-  if (proc.noNewPrivileges) add("noNewPrivs", {}, "set no_new_privs", "process.noNewPrivileges");
-  add("umask", { mask: user.umask ?? 0o022 }, `umask ${(user.umask ?? 0o022).toString(8).padStart(4, "0")}`, "process.user.umask");
-  add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, "process.cwd");
-  if (input.mode === "create") add("waitFifo", {}, "wait for `berth start` (exec fifo)");
-  if (proc.noNewPrivileges) seccompStep();
-
-  const env = [...(proc.env ?? [])];
-  if (!env.some((e) => e.startsWith("HOME="))) {
-    env.push(`HOME=${homeFor(user.uid, host.readFile(`${rootfs}/etc/passwd`))}`);
-  }
-  add("exec", {
-    argv: proc.args.join("\0") + "\0",
-    envp: env.length ? env.join("\0") + "\0" : "",
-    preserveFds: input.preserveFds ?? 0,
-  }, `exec ${JSON.stringify(proc.args)}`, "process.args");
 
   return { steps, notes };
 }

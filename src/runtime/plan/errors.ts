@@ -3,7 +3,7 @@ import { BerthError } from "../errors.ts";
 import { errnoMessage, errnoName } from "../errno.ts";
 import type { Plan } from "./types.ts";
 
-export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6 };
+export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8 };
 
 const E = { EPERM: 1, ENOENT: 2, EACCES: 13, EBUSY: 16, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28, EROFS: 30, ELOOP: 40, EXDEV: 18 };
 
@@ -48,6 +48,14 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
       hint: errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
         errno === E.ENOENT ? "the file (or its interpreter, for a script) does not exist in the container" : undefined,
     });
+  }
+  if (s.op === "runHook") {
+    const kind = field?.split(".")[1]?.split("[")[0] ?? "hook";
+    if (detail === DETAIL.hookTimeout) return new BerthError(`${kind} hook ${s.args.path} timed out after ${s.args.timeout}s and was killed`, { phase: "hooks", field });
+    if (detail === DETAIL.hookStatus) {
+      const why = errno > 128 ? `was killed by signal ${errno - 128}` : errno === 127 ? "exited with status 127 (not found or not executable?)" : `exited with status ${errno}`;
+      return new BerthError(`${kind} hook ${s.args.path} ${why}`, { phase: "hooks", field });
+    }
   }
   if (s.op === "cwd") {
     const reason = detail === DETAIL.cwdNotDir ? "not a directory" : msg;

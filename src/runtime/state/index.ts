@@ -2,6 +2,7 @@
 // Status is derived from the init pid (and its start time, against pid reuse), never stored.
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
+import type { ContainerCgroup } from "../cgroups/types.ts";
 
 export const DEFAULT_ROOT = "/run/berth";
 
@@ -16,9 +17,11 @@ export interface ContainerState {
   created: string;
   owner: string;
   annotations: Record<string, string>;
-  cgroup?: { path: string; dirs: string[] };
+  cgroup?: ContainerCgroup;
   /** the init waits on exec.fifo until `start` (create) */
   created_by: "run" | "create";
+  /** hooks from the config, for start (poststart) and delete (poststop) */
+  hooks?: import("../spec/types.ts").Hooks;
   /** the executor's stage 0 pid when it monitors a foreground run */
   monitorPid?: number;
   /** run --keep: state is kept after the container exits */

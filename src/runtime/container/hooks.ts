@@ -1,0 +1,45 @@
+// OCI hooks run by berth itself, in the runtime's namespaces: prestart, createRuntime, poststart,
+// poststop. (createContainer and startContainer run inside the container: the executor runs
+// those.) Each hook gets the container's state JSON on stdin.
+import { BerthError } from "../errors.ts";
+import type { Hook } from "../spec/types.ts";
+
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
+
+export async function runHooks(kind: HookKind, hooks: Hook[] | undefined, state: OciState): Promise<void> {
+  for (const [i, h] of (hooks ?? []).entries()) {
+    const field = `hooks.${kind}[${i}]`;
+    const argv = h.args?.length ? h.args : [h.path];
+    let proc: ReturnType<typeof Bun.spawn>;
+    try {
+      proc = Bun.spawn({
+        cmd: [h.path, ...argv.slice(1)],
+        argv0: argv[0],
+        env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        stdin: Buffer.from(JSON.stringify(state)),
+        stdout: "inherit",
+        stderr: "inherit",
+      } as Parameters<typeof Bun.spawn>[0]);
+    } catch (e) {
+      throw new BerthError(`${kind} hook ${h.path} could not be run: ${(e as Error).message}`, { phase: "hooks", field });
+    }
+    let timedOut = false;
+    const timer = h.timeout ? setTimeout(() => { timedOut = true; proc.kill(9); }, h.timeout * 1000) : undefined;
+    const code = await proc.exited;
+    if (timer) clearTimeout(timer);
+    if (timedOut) throw new BerthError(`${kind} hook ${h.path} timed out after ${h.timeout}s and was killed`, { phase: "hooks", field });
+    if (code !== 0) {
+      const why = proc.signalCode ? `was killed by ${proc.signalCode}` : `exited with status ${code}`;
+      throw new BerthError(`${kind} hook ${h.path} ${why}`, { phase: "hooks", field });
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// `berth exec` as a plan: join every namespace of the running container (by /proc/PID/ns),
+// clone the new process there, put it in the container's cgroups, then the same process steps
+// as the init (process.ts). No mounts: the container's filesystem is already there.
+import type { Process, Spec } from "../spec/types.ts";
+import { NAMESPACES } from "../linux.ts";
+import { MODE } from "./ops.ts";
+import { addProcessSteps } from "./process.ts";
+import type { Plan, Step } from "./types.ts";
+
+export interface ExecInput {
+  spec: Spec;
+  process: Process;
+  initPid: number;
+  detach: boolean;
+  consoleSocket?: string;
+  preserveFds?: number;
+  procsFiles: string[];
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  passwd?: string;
+}
+
+// user first: joining the others needs capabilities in the user namespace that owns them;
+// mount last among what shapes paths (all ns fds are opened before any setns anyway).
+const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"] as const;
+
+export function compileExecPlan(input: ExecInput): Plan {
+  const steps: Step[] = [];
+  const notes: string[] = [];
+  const add = (op: Step["op"], args: Step["args"], text: string, field?: string) => steps.push({ op, args, text, field });
+  const containerNs = new Set((input.spec.linux?.namespaces ?? []).map((n) => n.type));
+
+  if (input.consoleSocket) add("consoleSocket", { path: input.consoleSocket }, `connect to console socket ${input.consoleSocket}`);
+  for (const type of JOIN_ORDER) {
+    if (!containerNs.has(type)) continue; // shared with the host: nothing to join
+    const path = `/proc/${input.initPid}/ns/${NAMESPACES[type].proc}`;
+    add("setns", { path, nstype: NAMESPACES[type].flag }, `join the container's ${type} namespace (${path})`);
+  }
+  add("clone", { flags: 0, mode: input.detach ? MODE.detach : MODE.foreground }, "clone the new process inside them");
+  for (const f of input.procsFiles) add("cgroupJoin", { procsFile: f }, `add the process to ${f}`);
+  if (input.procsFiles.length) add("cgroupWait", {}, "wait until the parent has put the process in its cgroups");
+  if (input.process.terminal) {
+    add("console", { rows: input.process.consoleSize?.height ?? 0, cols: input.process.consoleSize?.width ?? 0 },
+      `create a pty in the container and make it the controlling terminal${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
+  }
+  addProcessSteps(add, notes, input.process, {
+    seccomp: input.seccomp, preserveFds: input.preserveFds, passwd: input.passwd,
+  });
+  return { steps, notes };
+}

@@ -1,0 +1,98 @@
+// The steps that turn the init (or an exec'd process) into the configured process: limits,
+// identity, privileges, seccomp, cwd, exec. Shared by `run`/`create` and `exec`.
+//
+// Order: the bounding set is dropped while CAP_SETPCAP is still held; the user changes keeping
+// capabilities; capset sets the final sets. Seccomp is loaded as late as possible with
+// no_new_privs (the filter need not allow the runtime's own calls); without it, loading needs
+// CAP_SYS_ADMIN, so it comes before the capabilities are dropped. runc does the same.
+import type { Process } from "../spec/types.ts";
+import { CAPABILITIES, RLIMITS } from "../linux.ts";
+import { configError } from "../errors.ts";
+import type { Step } from "./types.ts";
+
+type Add = (op: Step["op"], args: Step["args"], text: string, field?: string) => void;
+
+export function capMask(names: string[] | undefined, field: string): bigint {
+  let mask = 0n;
+  (names ?? []).forEach((name, i) => {
+    const bit = CAPABILITIES.indexOf(name as (typeof CAPABILITIES)[number]);
+    if (bit < 0) throw configError(`${field}[${i}]`, `unknown capability "${name}"`);
+    mask |= 1n << BigInt(bit);
+  });
+  return mask;
+}
+
+function capNames(mask: bigint): string {
+  const names = CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));
+  return names.length ? names.map((n) => n.slice(4).toLowerCase()).join(",") : "(none)";
+}
+
+export function homeFor(uid: number, passwd: string | undefined): string {
+  for (const line of (passwd ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 6 && Number(f[2]) === uid) return f[5] || "/";
+  }
+  return "/";
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+function rlimitValue(v: number): bigint {
+  // JSON cannot carry 2^64-1 exactly: anything at or above 2^63 means "unlimited".
+  return v >= 2 ** 63 ? U64_MAX : BigInt(Math.trunc(v));
+}
+
+export interface ProcessStepOptions {
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  preserveFds?: number;
+  /** the container's /etc/passwd, to find HOME when the env has none */
+  passwd?: string;
+  /** steps that go right before the seccomp filter (when no_new_privs) and exec */
+  beforeExec?: () => void;
+  /** JSON path prefix of the process in errors ("process") */
+  field?: string;
+}
+
+export function addProcessSteps(add: Add, notes: string[], proc: Process, o: ProcessStepOptions): void {
+  const f = o.field ?? "process";
+  if (!proc.args?.length) throw configError(`${f}.args`, "no command to run: args is empty");
+  (proc.rlimits ?? []).forEach((r, i) => {
+    const res = RLIMITS[r.type];
+    if (res === undefined) throw configError(`${f}.rlimits[${i}].type`, `unknown rlimit "${r.type}"`);
+    add("rlimit", { resource: res, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }, `setrlimit ${r.type} soft=${r.soft} hard=${r.hard}`, `${f}.rlimits[${i}]`);
+  });
+  const caps = proc.capabilities ?? {};
+  const bounding = capMask(caps.bounding, `${f}.capabilities.bounding`);
+  const eff = capMask(caps.effective, `${f}.capabilities.effective`);
+  const perm = capMask(caps.permitted, `${f}.capabilities.permitted`);
+  const inh = capMask(caps.inheritable, `${f}.capabilities.inheritable`);
+  const amb = capMask(caps.ambient, `${f}.capabilities.ambient`);
+  const seccompStep = () => {
+    if (!o.seccomp) return;
+    add("seccomp", { filter: o.seccomp.filter, flags: o.seccomp.flags },
+      `load seccomp filter (${o.seccomp.filter.length / 8} BPF instructions)`, "linux.seccomp");
+    for (const s of o.seccomp.summary) notes.push(`seccomp: ${s}`);
+  };
+  if (!proc.noNewPrivileges) seccompStep();
+  add("capBounding", { keepLo: Number(bounding & 0xffffffffn), keepHi: Number(bounding >> 32n) },
+    `capability bounding set: ${capNames(bounding)}`, `${f}.capabilities.bounding`);
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  const groups = new Uint8Array(4 * (user.additionalGids?.length ?? 0));
+  (user.additionalGids ?? []).forEach((g, i) => new DataView(groups.buffer).setUint32(4 * i, g, true));
+  add("user", { uid: user.uid, gid: user.gid, groups, setgroups: 1 },
+    `set uid ${user.uid}, gid ${user.gid}, additional gids [${(user.additionalGids ?? []).join(",")}]`, `${f}.user`);
+  add("caps", { effective: eff, permitted: perm, inheritable: inh, ambient: amb },
+    `capabilities: effective=${capNames(eff)} permitted=${capNames(perm)} inheritable=${capNames(inh)} ambient=${capNames(amb)}`, `${f}.capabilities`);
+  if (proc.noNewPrivileges) add("noNewPrivs", {}, "set no_new_privs", `${f}.noNewPrivileges`);
+  add("umask", { mask: user.umask ?? 0o022 }, `umask ${(user.umask ?? 0o022).toString(8).padStart(4, "0")}`, `${f}.user.umask`);
+  add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, `${f}.cwd`);
+  o.beforeExec?.();
+  if (proc.noNewPrivileges) seccompStep();
+
+  const env = [...(proc.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, o.passwd)}`);
+  add("exec", {
+    argv: proc.args.join("\0") + "\0",
+    envp: env.length ? env.join("\0") + "\0" : "",
+    preserveFds: o.preserveFds ?? 0,
+  }, `exec ${JSON.stringify(proc.args)}`, `${f}.args`);
+}
