@@ -146,3 +146,16 @@ export function killDetached(id: string, pid: number): void {
   }
   fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
 }
+
+let recvttyPath: string | undefined;
+/** Builds test/helpers/recvtty.c once: the receiving end of --console-socket. */
+export function recvttyBinary(): string {
+  if (recvttyPath) return recvttyPath;
+  const out = `${tmpRoot}/recvtty`;
+  const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${REPO}/test/helpers/recvtty.c`], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`cannot build recvtty: ${r.stderr.toString()}`);
+  recvttyPath = out;
+  return out;
+}
+
+export { tmpRoot as TEST_TMP };

@@ -355,3 +355,60 @@ describe("hooks", () => {
     }
   });
 });
+
+describe("console socket", () => {
+  it("sends the pty master over --console-socket (SCM_RIGHTS) for create and exec -t", async () => {
+    const { recvttyBinary, TEST_TMP } = await import("../helpers/bundle.ts");
+    const recv = recvttyBinary();
+    const b = makeBundle(["sh", "-c", "tty; read x; echo got-$x; sleep 30"], (s) => (s.process!.terminal = true));
+    const id = uniqueId("tty");
+    const sock = `${TEST_TMP}/${id}.sock`, out = `${TEST_TMP}/${id}.out`;
+    const receiver = Bun.spawn([recv, sock, out, "hello\n"], { stdout: "pipe" });
+    const reader = receiver.stdout.getReader();
+    await reader.read(); // "listening"
+    try {
+      const r = berth(["create", "--console-socket", sock, "--bundle", b.dir, id], { detached: true });
+      expect(r.stderr).toBe("");
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("received /dev/pts/0");
+      expect(berth(["start", id]).code).toBe(0);
+      for (let i = 0; i < 200 && !(fs.existsSync(out) && fs.readFileSync(out, "utf8").includes("got-hello")); i++) Bun.sleepSync(10);
+      const text = fs.readFileSync(out, "utf8");
+      expect(text).toContain("/dev/pts/0");
+      expect(text).toContain("got-hello");
+
+      // exec -t with its own console socket
+      const sock2 = `${TEST_TMP}/${id}.2.sock`, out2 = `${TEST_TMP}/${id}.2.out`;
+      const r2p = Bun.spawn([recv, sock2, out2], { stdout: "pipe" });
+      const rd2 = r2p.stdout.getReader();
+      await rd2.read();
+      const e = berth(["exec", "-t", "-d", "--console-socket", sock2, id, "sh", "-c", "tty; echo exec-tty"], { detached: true });
+      expect(e.stderr).toBe("");
+      await r2p.exited;
+      expect(fs.readFileSync(out2, "utf8")).toContain("exec-tty");
+      expect(fs.readFileSync(out2, "utf8")).toMatch(/\/dev\/pts\/\d/);
+    } finally {
+      receiver.kill();
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+});
+
+describe("global flags", () => {
+  it("accepts --systemd-cgroup with a slice:prefix:name cgroupsPath", () => {
+    const b = makeBundle(["cat", "/proc/self/cgroup"], (s) => (s.linux!.cgroupsPath = "system.slice:berthtest:abc"));
+    try {
+      const r = berth(["--systemd-cgroup", "run", "--bundle", b.dir, uniqueId("sd")]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("/system.slice/berthtest-abc.scope");
+      expect(fs.existsSync("/sys/fs/cgroup/pids/system.slice/berthtest-abc.scope")).toBe(false);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("prints its version like runc", () => {
+    const r = berth(["--version"]);
+    expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+/);
+  });
+});
