@@ -3,6 +3,7 @@
 // runtime several times per container).
 import { BerthError } from "../runtime/errors.ts";
 import { stderr, stdout } from "./output.ts";
+import { appendLog, formatLogLine } from "./log.ts";
 import { mark } from "../runtime/trace.ts";
 
 export interface Globals {
@@ -24,6 +25,12 @@ const COMMANDS: Record<string, { load: () => Promise<{ run(args: string[], g: Gl
   delete: { load: () => import("./commands/delete.ts"), help: "delete a container and everything it holds" },
   list: { load: () => import("./commands/list.ts"), help: "list containers" },
   exec: { load: () => import("./commands/exec.ts"), help: "run a new process in a running container" },
+  ps: { load: () => import("./commands/ps.ts"), help: "list the processes running in a container" },
+  pause: { load: () => import("./commands/pause.ts"), help: "suspend all processes of a container" },
+  resume: { load: () => import("./commands/resume.ts"), help: "resume all processes of a paused container" },
+  events: { load: () => import("./commands/events.ts"), help: "print a container's stats (and OOM events) as JSON lines" },
+  update: { load: () => import("./commands/update.ts"), help: "update a container's resource limits" },
+  features: { load: () => import("./commands/features.ts"), help: "print the runtime-spec features this runtime supports" },
 };
 
 export const VERSION = "0.1.0";
@@ -49,8 +56,19 @@ global options:
 `;
 }
 
+/** The globals of this call, as far as they were parsed: report() needs --log and --log-format. */
+let current: Globals | undefined;
+
+/** Appends a line to the --log file, if one was given (runc's logrus lines; see log.ts). */
+export function logLine(g: Globals | undefined, level: "debug" | "warning" | "error", msg: string): void {
+  if (!g?.log) return;
+  const failed = appendLog(g.log, formatLogLine(g.logFormat, level, msg));
+  if (failed) stderr(`berth: warning: ${failed}\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const g: Globals = { root: "/run/berth", debug: false, logFormat: "text", systemdCgroup: false, rootless: "auto" };
+  current = g;
   let i = 0;
   const value = (name: string): string => {
     const a = argv[i];
@@ -93,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) throw new BerthError(`unknown command ${JSON.stringify(name)}`, { phase: "args", hint: "run `berth --help` for the list of commands" });
+  if (g.debug) logLine(g, "debug", `berth ${VERSION}: ${argv.slice(i).join(" ")}`);
   const mod = await cmd.load();
   return mod.run(argv.slice(i + 1), g);
 }
@@ -100,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
 function report(e: unknown, g?: Globals): void {
   const line = e instanceof BerthError ? e.describe() : (e as Error)?.stack ?? String(e);
   stderr(`berth: ${line}\n`);
-  void g;
+  // The log gets the one-line message (containerd shows the last error line's msg).
+  logLine(g, "error", e instanceof BerthError ? line : (e as Error)?.message ?? String(e));
 }
 
 if (import.meta.main) {
@@ -110,7 +130,7 @@ if (import.meta.main) {
       process.exit(code);
     },
     (e) => {
-      report(e);
+      report(e, current);
       process.exit(e instanceof BerthError ? e.exitCode : 1);
     },
   );
