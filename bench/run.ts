@@ -25,11 +25,11 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-interface Runtime { name: string; argv(id: string, root: string): string[] }
-const runtimes: Runtime[] = [{ name: "berth", argv: (id, root) => [`${repo}/bin/berth`, "--root", root, "run", "--bundle", bundle, id] }];
+interface Runtime { name: string; argv(id: string, root: string): string[]; bin: string }
+const runtimes: Runtime[] = [{ name: "berth", bin: `${repo}/bin/berth`, argv: (id, root) => [`${repo}/bin/berth`, "--root", root, "run", "--bundle", bundle, id] }];
 for (const name of ["runc", "crun"]) {
   const bin = which(name);
-  if (bin) runtimes.push({ name, argv: (id, root) => [bin, "--root", root, "run", "--bundle", bundle, id] });
+  if (bin) runtimes.push({ name, bin, argv: (id, root) => [bin, "--root", root, "run", "--bundle", bundle, id] });
   else console.log(`${name}: not installed, skipped`);
 }
 
@@ -56,10 +56,41 @@ for (const rt of runtimes) {
   }
   results[rt.name] = times;
 }
-// Interleaving would be fairer on a noisy machine; a second pass in reverse order shows drift.
-console.log(`\nrun of busybox \`true\`, ${runs} sequential containers each (${os.cpus().length} CPUs, ${os.release()})`);
-console.log("runtime   median ms    p90 ms");
-for (const [name, t] of Object.entries(results)) console.log(`${name.padEnd(8)} ${q(t, 0.5).toFixed(1).padStart(9)} ${q(t, 0.9).toFixed(1).padStart(9)}`);
-if (results.berth && results.runc) console.log(`\nberth/runc median ratio: ${(q(results.berth, 0.5) / q(results.runc, 0.5)).toFixed(2)}`);
-if (results.berth && results.crun) console.log(`berth/crun median ratio: ${(q(results.berth, 0.5) / q(results.crun, 0.5)).toFixed(2)}`);
+// The create + start + delete cycle (how youki and crun publish their figures): three CLI calls,
+// as containerd makes them. The container runs `true`, so delete finds it stopped.
+const cycles: Record<string, number[]> = {};
+for (const rt of runtimes) {
+  if (!results[rt.name]) continue;
+  const root = `${work}/cycle-${rt.name}`;
+  const times: number[] = [];
+  for (let i = -1; i < runs; i++) {
+    const id = `cycle-${i + 1}`;
+    const t0 = performance.now();
+    for (const args of [["create", "--bundle", bundle, id], ["start", id]]) {
+      // The created process inherits create's stdio: a pipe would block us until it exits.
+      const r = Bun.spawnSync([rt.bin, "--root", root, ...args], { stdout: "ignore", stderr: Bun.file(`${work}/stderr`) });
+      if (r.exitCode !== 0) throw new Error(`${rt.name} ${args[0]} failed: ${fs.readFileSync(`${work}/stderr`, "utf8")}`);
+    }
+    // delete needs the container stopped: `true` exits at once; wait for it like containerd would.
+    for (let k = 0; k < 1000; k++) {
+      const st = Bun.spawnSync([rt.bin, "--root", root, "state", id], { stdout: "pipe", stderr: "ignore" });
+      if (st.exitCode !== 0 || JSON.parse(st.stdout.toString()).status === "stopped") break;
+    }
+    const d = Bun.spawnSync([rt.bin, "--root", root, "delete", id], { stdout: "ignore", stderr: "pipe" });
+    if (d.exitCode !== 0) throw new Error(`${rt.name} delete failed: ${d.stderr}`);
+    if (i >= 0) times.push(performance.now() - t0);
+  }
+  cycles[rt.name] = times;
+}
+
+const table = (title: string, r: Record<string, number[]>) => {
+  console.log(`\n${title}`);
+  console.log("runtime   median ms    p90 ms");
+  for (const [name, t] of Object.entries(r)) console.log(`${name.padEnd(8)} ${q(t, 0.5).toFixed(1).padStart(9)} ${q(t, 0.9).toFixed(1).padStart(9)}`);
+  if (r.berth && r.runc) console.log(`berth/runc median ratio: ${(q(r.berth, 0.5) / q(r.runc, 0.5)).toFixed(2)}`);
+  if (r.berth && r.crun) console.log(`berth/crun median ratio: ${(q(r.berth, 0.5) / q(r.crun, 0.5)).toFixed(2)}`);
+};
+console.log(`\n${runs} sequential containers of busybox \`true\` per runtime (${os.cpus().length} CPUs, ${os.release()})`);
+table("run (one CLI call)", results);
+table("create + start + state* + delete (containerd's calls)", cycles);
 fs.rmSync(work, { recursive: true, force: true });

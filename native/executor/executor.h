@@ -57,6 +57,7 @@ void do_user(struct step *s);
 void do_caps(struct step *s);
 void do_seccomp(struct step *s);
 void do_cwd(struct step *s, int after_user);
+void do_lookup(struct step *s);
 void do_exec(struct step *s) __attribute__((noreturn));
 void do_write(struct step *s);
 void do_rlimit(struct step *s);

@@ -207,7 +207,10 @@ static void stage0_pre_clone(struct step *s)
 		/* create's exec fifo: `berth start` writes a byte into it to let the init go on. */
 		if (mkfifo(s->f[0].str, 0600) < 0 && errno != EEXIST)
 			fail(errno, 0);
-		fifo_fd = open(s->f[0].str, O_PATH | O_CLOEXEC);
+		/* Read-write: never blocks, and the init keeps a reader open (it inherits this fd),
+		 * opened here as root, before the container's user is set. `start` opens it write-only
+		 * non-blocking: ENXIO then means the init died. */
+		fifo_fd = open(s->f[0].str, O_RDWR | O_CLOEXEC);
 		if (fifo_fd < 0)
 			fail(errno, 0);
 		break;
@@ -345,13 +348,8 @@ static void stage1(struct plan *pl, uint32_t first)
 			}
 			break;
 		case OP_WAIT_FIFO: {
-			char byte = 'R', path[64];
-			/* Open it read-write, so this never blocks and `start` finds a reader as soon as
-			 * create has returned (it opens write-only non-blocking: ENXIO means we died). */
-			snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
-			int fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd < 0)
-				fail(errno, 0);
+			char byte = 'R';
+			int fd = fifo_fd;
 			/* Tell stage 0 we are set up; it reports READY and exits, which must not kill us. */
 			prctl(PR_SET_PDEATHSIG, 0);
 			if (write(sync_fd, &byte, 1) < 0)
@@ -363,9 +361,9 @@ static void stage1(struct plan *pl, uint32_t first)
 			if (r != 1)
 				fail(r < 0 ? errno : EPIPE, 0);
 			close(fd);
-			close(fifo_fd);
 			break;
 		}
+		case OP_LOOKUP: do_lookup(s); break;
 		case OP_EXEC: do_exec(s);
 		default: fail(EINVAL, DETAIL_BAD_PLAN);
 		}

@@ -164,59 +164,64 @@ static char **split(const char *buf, uint32_t len)
 }
 
 /*
- * The last step. Look the program up in the container's $PATH (as runc and execvp do), mark every
- * fd above the preserved ones close-on-exec (no host fd leaks into the container: CVE-2024-21626),
- * and exec. Reports ENOENT with DETAIL_NOT_IN_PATH so the CLI can say "executable file not found".
+ * Find the program as execvp would, in the container's $PATH (runc does the same): done before
+ * `create` returns (OP_LOOKUP), so a missing program fails create, as docker expects. Reports
+ * ENOENT with DETAIL_NOT_IN_PATH so the CLI can say "executable file not found in $PATH".
+ */
+static char resolved[PATH_MAX];
+
+void do_lookup(struct step *s)
+{
+	const char *prog = s->f[0].str, *path = s->f[1].str;
+	struct stat st;
+	if (strchr(prog, '/')) {
+		if (stat(prog, &st) < 0)
+			fail(errno, 0);
+		if (S_ISDIR(st.st_mode) || access(prog, X_OK) < 0)
+			fail(EACCES, 0);
+		snprintf(resolved, sizeof resolved, "%s", prog);
+		return;
+	}
+	int saw_eacces = 0;
+	for (const char *p = path;;) {
+		const char *colon = strchrnul(p, ':');
+		size_t dl = (size_t)(colon - p);
+		char full[PATH_MAX];
+		if (dl + 2 + strlen(prog) < sizeof full) {
+			if (dl == 0) /* an empty entry means the current directory */
+				snprintf(full, sizeof full, "%s", prog);
+			else
+				snprintf(full, sizeof full, "%.*s/%s", (int)dl, p, prog);
+			if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (access(full, X_OK) == 0) {
+					snprintf(resolved, sizeof resolved, "%s", full);
+					return;
+				}
+				saw_eacces = 1;
+			}
+		}
+		if (!*colon)
+			break;
+		p = colon + 1;
+	}
+	fail(saw_eacces ? EACCES : ENOENT, DETAIL_NOT_IN_PATH);
+}
+
+/*
+ * The last step: mark every fd above the preserved ones close-on-exec (no host fd leaks into the
+ * container: CVE-2024-21626) and exec what OP_LOOKUP found.
  */
 void do_exec(struct step *s)
 {
 	char **argv = split(s->f[0].str, s->f[0].len);
 	char **envp = split(s->f[1].str, s->f[1].len);
 	unsigned preserve = (unsigned)s->f[2].num;
-	const char *prog = argv[0];
-	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-	if (!prog)
+	if (!argv[0] || !resolved[0])
 		fail(EINVAL, DETAIL_BAD_PLAN);
-	for (char **e = envp; *e; e++)
-		if (strncmp(*e, "PATH=", 5) == 0)
-			path = *e + 5;
-
 	if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		fail(errno, 0);
 	prctl(PR_SET_PDEATHSIG, 0);
-
-	if (strchr(prog, '/')) {
-		execve(prog, argv, envp);
-		fail(errno, 0);
-	}
-	int saw_eacces = 0;
-	char full[PATH_MAX];
-	const char *p = path;
-	for (;;) {
-		const char *colon = strchrnul(p, ':');
-		size_t dl = (size_t)(colon - p);
-		if (dl == 0) { /* empty entry means the current directory */
-			snprintf(full, sizeof full, "%s", prog);
-		} else if (dl + 1 + strlen(prog) < sizeof full) {
-			memcpy(full, p, dl);
-			full[dl] = '/';
-			strcpy(full + dl + 1, prog);
-		} else {
-			goto next;
-		}
-		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-			execve(full, argv, envp);
-			if (errno == EACCES)
-				saw_eacces = 1;
-			else if (errno != ENOENT && errno != ENOTDIR)
-				fail(errno, 0);
-		}
-next:
-		if (!*colon)
-			break;
-		p = colon + 1;
-	}
-	fail(saw_eacces ? EACCES : ENOENT, DETAIL_NOT_IN_PATH);
+	execve(resolved, argv, envp);
+	fail(errno, 0);
 }

@@ -128,7 +128,15 @@ describe("berth ps", () => {
 describe("berth pause / resume", () => {
   const counter = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done"];
   const writable = (s: Spec) => (s.root!.readonly = false);
-  const count = (b: Bundle) => Number(fs.readFileSync(`${b.dir}/rootfs/tmp/count`, "utf8").trim() || 0);
+  // The shell truncates then writes the file: a read can land in between; read again then.
+  const count = (b: Bundle) => {
+    for (let i = 0; i < 50; i++) {
+      const t = fs.readFileSync(`${b.dir}/rootfs/tmp/count`, "utf8").trim();
+      if (t) return Number(t);
+      Bun.sleepSync(2);
+    }
+    return 0;
+  };
 
   it("pause freezes every process (status paused), resume thaws them; wrong states are refused", () => {
     const c = container(counter, writable);

@@ -136,7 +136,12 @@ function waitGone(state: ContainerState, ms: number): boolean {
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const dir = containerDir(root, id);
   if (!fs.existsSync(dir)) {
+    if (force) return; // as runc: forcing the removal of what is already gone succeeds (shims rely on it)
     throw new BerthError(`container ${JSON.stringify(id)} does not exist`, { phase: "delete" });
+  }
+  if (!fs.existsSync(`${dir}/state.json`)) {
+    // A directory without state: a create that died half-way. Nothing runs; clear it.
+    if (force) return removeContainerDir(root, id);
   }
   const release = lockContainer(dir, id);
   try {

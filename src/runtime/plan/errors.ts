@@ -37,8 +37,8 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     return new BerthError(`setup failed: ${msg}`, { phase: "executor", errno: en });
   }
   const field = s.field;
-  if (s.op === "exec") {
-    const argv0 = String(s.args.argv).split("\0")[0];
+  if (s.op === "exec" || s.op === "lookup") {
+    const argv0 = s.op === "lookup" ? String(s.args.argv0) : String(s.args.argv).split("\0")[0];
     // Keep runc's wording: the docker CLI maps these phrases to exit codes 126 and 127.
     if (detail === DETAIL.notInPath && errno === E.ENOENT) {
       return new BerthError(`exec: "${argv0}": executable file not found in $PATH`, { phase: "start", field, errno: en, hint: "check process.args[0] and the PATH in process.env" });

@@ -35,6 +35,9 @@ export function homeFor(uid: number, passwd: string | undefined): string {
   return "/";
 }
 
+/** What the container gets when its env has no PATH (as runc and execvp assume). */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 const U64_MAX = (1n << 64n) - 1n;
 function rlimitValue(v: number): bigint {
   // JSON cannot carry 2^64-1 exactly: anything at or above 2^63 means "unlimited".
@@ -85,6 +88,8 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   if (proc.noNewPrivileges) add("noNewPrivs", {}, "set no_new_privs", `${f}.noNewPrivileges`);
   add("umask", { mask: user.umask ?? 0o022 }, `umask ${(user.umask ?? 0o022).toString(8).padStart(4, "0")}`, `${f}.user.umask`);
   add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, `${f}.cwd`);
+  const pathVar = (proc.env ?? []).findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  add("lookup", { argv0: proc.args[0], path: pathVar }, `find ${JSON.stringify(proc.args[0])}${proc.args[0].includes("/") ? "" : ` in $PATH (${pathVar})`}`, `${f}.args`);
   o.beforeExec?.();
   if (proc.noNewPrivileges) seccompStep();
 

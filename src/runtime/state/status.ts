@@ -23,7 +23,7 @@ export function initAlive(state: ContainerState): boolean {
 
 export function containerStatus(dir: string, state: ContainerState, isFrozen?: () => boolean): Status {
   if (!initAlive(state)) return "stopped";
-  if (fs.existsSync(`${dir}/exec.fifo`)) return "created";
   if (isFrozen?.()) return "paused";
+  if (fs.existsSync(`${dir}/exec.fifo`)) return "created";
   return "running";
 }
