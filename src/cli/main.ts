@@ -15,22 +15,28 @@ export interface Globals {
   rootless: string;
 }
 
-const COMMANDS: Record<string, { load: () => Promise<{ run(args: string[], g: Globals): Promise<number> }>; help: string }> = {
-  spec: { load: () => import("./commands/spec.ts"), help: "create a new specification file (config.json)" },
-  run: { load: () => import("./commands/run.ts"), help: "create and run a container" },
-  create: { load: () => import("./commands/create.ts"), help: "create a container (its process waits for start)" },
-  start: { load: () => import("./commands/start.ts"), help: "start the process of a created container" },
-  state: { load: () => import("./commands/state.ts"), help: "print the state of a container" },
-  kill: { load: () => import("./commands/kill.ts"), help: "send a signal to a container's process(es)" },
-  delete: { load: () => import("./commands/delete.ts"), help: "delete a container and everything it holds" },
-  list: { load: () => import("./commands/list.ts"), help: "list containers" },
-  exec: { load: () => import("./commands/exec.ts"), help: "run a new process in a running container" },
-  ps: { load: () => import("./commands/ps.ts"), help: "list the processes running in a container" },
-  pause: { load: () => import("./commands/pause.ts"), help: "suspend all processes of a container" },
-  resume: { load: () => import("./commands/resume.ts"), help: "resume all processes of a paused container" },
-  events: { load: () => import("./commands/events.ts"), help: "print a container's stats (and OOM events) as JSON lines" },
-  update: { load: () => import("./commands/update.ts"), help: "update a container's resource limits" },
-  features: { load: () => import("./commands/features.ts"), help: "print the runtime-spec features this runtime supports" },
+export interface CommandModule {
+  run(args: string[], g: Globals): Promise<number>;
+}
+
+// Command modules are loaded by a computed path, so that a bundle of one command (see
+// scripts/build-cache.sh) does not carry all the others; that bundle hands its command in.
+const COMMANDS: Record<string, { file: string; help: string }> = {
+  spec: { file: "spec", help: "create a new specification file (config.json)" },
+  run: { file: "run", help: "create and run a container" },
+  create: { file: "create", help: "create a container (its process waits for start)" },
+  start: { file: "start", help: "start the process of a created container" },
+  state: { file: "state", help: "print the state of a container" },
+  kill: { file: "kill", help: "send a signal to a container's process(es)" },
+  delete: { file: "delete", help: "delete a container and everything it holds" },
+  list: { file: "list", help: "list containers" },
+  exec: { file: "exec", help: "run a new process in a running container" },
+  ps: { file: "ps", help: "list the processes running in a container" },
+  pause: { file: "pause", help: "suspend all processes of a container" },
+  resume: { file: "resume", help: "resume all processes of a paused container" },
+  events: { file: "events", help: "print a container's stats (and OOM events) as JSON lines" },
+  update: { file: "update", help: "update a container's resource limits" },
+  features: { file: "features", help: "print the runtime-spec features this runtime supports" },
 };
 
 export const VERSION = "0.1.0";
@@ -64,6 +70,14 @@ export function logLine(g: Globals | undefined, level: "debug" | "warning" | "er
   if (!g?.log) return;
   const failed = appendLog(g.log, formatLogLine(g.logFormat, level, msg));
   if (failed) stderr(`berth: warning: ${failed}\n`);
+}
+
+let preloaded: Record<string, CommandModule> = {};
+
+function loadCommand(name: string): Promise<CommandModule> {
+  if (preloaded[name]) return Promise.resolve(preloaded[name]);
+  const spec = "./commands/" + COMMANDS[name].file + ".ts";
+  return import(spec);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -112,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[name];
   if (!cmd) throw new BerthError(`unknown command ${JSON.stringify(name)}`, { phase: "args", hint: "run `berth --help` for the list of commands" });
   if (g.debug) logLine(g, "debug", `berth ${VERSION}: ${argv.slice(i).join(" ")}`);
-  const mod = await cmd.load();
+  const mod = await loadCommand(name);
   return mod.run(argv.slice(i + 1), g);
 }
 
@@ -123,8 +137,10 @@ function report(e: unknown, g?: Globals): void {
   logLine(g, "error", e instanceof BerthError ? line : (e as Error)?.message ?? String(e));
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
+/** The whole CLI: runs argv and exits with the command's status (or 1 and one error line). */
+export function cli(argv: string[], commands: Record<string, CommandModule> = {}): void {
+  preloaded = commands;
+  main(argv).then(
     (code) => {
       mark("exit");
       process.exit(code);
@@ -135,3 +151,5 @@ if (import.meta.main) {
     },
   );
 }
+
+if (import.meta.main) cli(process.argv.slice(2));
