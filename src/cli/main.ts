@@ -106,7 +106,14 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case "systemd-cgroup": g.systemdCgroup = true; break;
-      case "rootless": g.rootless = value(a); break;
+      case "rootless": {
+        // Accepted as runc does. Berth runs as root; "true" for a non-root user is refused by
+        // the kernel's own checks with a clear errno at the step that needs privilege.
+        const v = value(a);
+        if (!["true", "false", "auto"].includes(v)) throw new BerthError(`--rootless must be true, false or auto, not ${JSON.stringify(v)}`, { phase: "args" });
+        g.rootless = v;
+        break;
+      }
       case "criu": value(a); break; // accepted for compatibility; checkpoint/restore is not supported
       case "v": case "version":
         stdout(`berth version ${VERSION}\nspec: 1.2.0\n`);

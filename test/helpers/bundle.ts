@@ -36,7 +36,10 @@ export interface Bundle {
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
 // Containers in a user namespace run as an unprivileged host uid: it must reach the rootfs.
 fs.chmodSync(tmpRoot, 0o755);
-process.on("exit", () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+const removeTmp = () => fs.rmSync(tmpRoot, { recursive: true, force: true });
+process.on("exit", removeTmp);
+// Under `bun test` the exit handler does not run: remove it after the importing file's tests.
+if (process.env.NODE_ENV === "test") (await import("bun:test")).afterAll(removeTmp);
 
 let counter = 0;
 /** A bundle whose config is runc's default spec, not on a terminal, running `args`. */

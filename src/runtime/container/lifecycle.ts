@@ -19,18 +19,6 @@ async function cgroupsModule() {
   return import("../cgroups/index.ts");
 }
 
-function frozenCheck(state: ContainerState): () => boolean {
-  return () => {
-    if (!state.cgroup) return false;
-    // Loaded lazily: only a live, started container needs it.
-    const { detectLayout, isFrozen } = require("../cgroups/index.ts") as typeof import("../cgroups/index.ts");
-    try {
-      return isFrozen(detectLayout(), state.cgroup);
-    } catch {
-      return false;
-    }
-  };
-}
 
 export function loadContainer(root: string, id: string): Loaded {
   const dir = containerDir(root, id);
@@ -40,7 +28,7 @@ export function loadContainer(root: string, id: string): Loaded {
       phase: "state", hint: fs.existsSync(root) ? "`berth list` shows the containers" : `no containers under ${root} (is --root right?)`,
     });
   }
-  return { dir, state, status: containerStatus(dir, state, frozenCheck(state)) };
+  return { dir, state, status: containerStatus(dir, state) };
 }
 
 /** The OCI state document, as `runc state` prints it. */

@@ -21,9 +21,24 @@ export function initAlive(state: ContainerState): boolean {
   return procStartTime(state.pid) === state.pidStartTime;
 }
 
-export function containerStatus(dir: string, state: ContainerState, isFrozen?: () => boolean): Status {
+/**
+ * Frozen, read straight from the cgroup the state names (the v1 freezer if there is one, else
+ * cgroup2's cgroup.freeze): `state` and `start` should not load the cgroups module for this.
+ */
+export function frozen(state: ContainerState): boolean {
+  const hs = state.cgroup?.hierarchies ?? [];
+  const v1 = hs.find((h) => h.version === 1 && h.controllers.includes("freezer"));
+  try {
+    if (v1) return fs.readFileSync(`${v1.dir}/freezer.state`, "utf8").trim() !== "THAWED";
+    const v2 = hs.find((h) => h.version === 2);
+    if (v2) return fs.readFileSync(`${v2.dir}/cgroup.freeze`, "utf8").trim() === "1";
+  } catch { /* no such cgroup (any more): not frozen */ }
+  return false;
+}
+
+export function containerStatus(dir: string, state: ContainerState, isFrozen: () => boolean = () => frozen(state)): Status {
   if (!initAlive(state)) return "stopped";
-  if (isFrozen?.()) return "paused";
+  if (isFrozen()) return "paused";
   if (fs.existsSync(`${dir}/exec.fifo`)) return "created";
   return "running";
 }
