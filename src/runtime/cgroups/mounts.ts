@@ -30,6 +30,8 @@
 
 import { v1Hierarchies, type CgroupLayout } from "./layout";
 import type { ContainerCgroup } from "./types";
+import { MS } from "../linux.ts";
+import { parseMountOptions as parseOptions } from "../plan/mount-options.ts";
 
 export interface PlannedMount {
   source: string;
@@ -68,80 +70,13 @@ export interface CgroupMountOptions {
   cgroupns: boolean;
 }
 
-export const MS = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  SYNCHRONOUS: 0x10,
-  REMOUNT: 0x20,
-  MANDLOCK: 0x40,
-  DIRSYNC: 0x80,
-  NOSYMFOLLOW: 0x100,
-  NOATIME: 0x400,
-  NODIRATIME: 0x800,
-  BIND: 0x1000,
-  MOVE: 0x2000,
-  REC: 0x4000,
-  SILENT: 0x8000,
-  UNBINDABLE: 0x20000,
-  PRIVATE: 0x40000,
-  SLAVE: 0x80000,
-  SHARED: 0x100000,
-  RELATIME: 0x200000,
-  STRICTATIME: 0x1000000,
-} as const;
+export { MS };
 
-const SET_FLAGS: Record<string, number> = {
-  ro: MS.RDONLY,
-  nosuid: MS.NOSUID,
-  nodev: MS.NODEV,
-  noexec: MS.NOEXEC,
-  sync: MS.SYNCHRONOUS,
-  dirsync: MS.DIRSYNC,
-  mand: MS.MANDLOCK,
-  noatime: MS.NOATIME,
-  nodiratime: MS.NODIRATIME,
-  relatime: MS.RELATIME,
-  strictatime: MS.STRICTATIME,
-  nosymfollow: MS.NOSYMFOLLOW,
-};
-const CLEAR_FLAGS: Record<string, number> = {
-  rw: MS.RDONLY,
-  suid: MS.NOSUID,
-  dev: MS.NODEV,
-  exec: MS.NOEXEC,
-  async: MS.SYNCHRONOUS,
-  nomand: MS.MANDLOCK,
-  atime: MS.NOATIME,
-  diratime: MS.NODIRATIME,
-  norelatime: MS.RELATIME,
-  nostrictatime: MS.STRICTATIME,
-};
-const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE,
-  rprivate: MS.PRIVATE | MS.REC,
-  slave: MS.SLAVE,
-  rslave: MS.SLAVE | MS.REC,
-  shared: MS.SHARED,
-  rshared: MS.SHARED | MS.REC,
-  unbindable: MS.UNBINDABLE,
-  runbindable: MS.UNBINDABLE | MS.REC,
-};
-
-/** Split mount(8)-style options into MS_* flags, a propagation type and leftover data. */
+/** Split mount(8)-style options into MS_* flags, a propagation type and leftover data (the same
+ *  reading as every other mount of config.json: plan/mount-options.ts). */
 export function parseMountOptions(options: string[] = []): { flags: number; propagation?: number; data: string } {
-  let flags = 0;
-  let propagation: number | undefined;
-  const data: string[] = [];
-  for (const o of options) {
-    if (o in SET_FLAGS) flags |= SET_FLAGS[o]!;
-    else if (o in CLEAR_FLAGS) flags &= ~CLEAR_FLAGS[o]!;
-    else if (o in PROPAGATION) propagation = PROPAGATION[o];
-    else if (o === "bind" || o === "rbind" || o === "defaults") continue;
-    else data.push(o);
-  }
-  return { flags, propagation, data: data.join(",") };
+  const p = parseOptions(options, "mounts");
+  return { flags: p.flags & ~(MS.BIND | MS.REC), propagation: p.propagation || undefined, data: p.data.join(",") };
 }
 
 const join = (a: string, b: string) => (a.endsWith("/") ? a : a + "/") + b;

@@ -26,6 +26,7 @@ const FLAG_OPTIONS: Record<string, [number, number]> = {
   lazytime: [MS.LAZYTIME, 0], nolazytime: [0, MS.LAZYTIME],
   nosymfollow: [MS.NOSYMFOLLOW, 0], symfollow: [0, MS.NOSYMFOLLOW],
   bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
+  defaults: [0, 0], // mount(8)'s rw,suid,dev,exec,async: nothing to set
 };
 
 const PROPAGATION_OPTIONS: Record<string, number> = {
