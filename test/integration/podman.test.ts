@@ -124,6 +124,7 @@ describe(`podman --runtime ${TARGET.name}${SKIP ? ` (skipped: ${SKIP})` : ""}`, 
     const cmd = `tty; ${size}; exit 7`;
     const podmanCmd = [...p.argv0(), "run", "-it", "--rm", ...runtimeFlags(TARGET.path), IMAGE, "sh", "-c", cmd].map(sq).join(" ");
     const r = underPty(`stty rows 30 cols 100; timeout --foreground -s KILL 20 ${podmanCmd}`);
+    if (!r.stdout.includes("/dev/pts/0")) console.log(`podman -it: code ${r.code}, stderr: ${r.stderr}`);
     expect(r.stdout).toContain("/dev/pts/0");
     expect(r.stdout).toContain("size=30 100");
     expect(r.code).toBe(7);
