@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -67,6 +68,15 @@ void do_console(struct step *s)
 	int slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		fail(errno, 0);
+	/* As runc does, the pty is also the container's /dev/console (in its own /dev tmpfs). */
+	if (s->f[2].num) {
+		int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (c < 0)
+			fail(errno, 0);
+		close(c);
+		if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			fail(errno, 0);
+	}
 	struct winsize ws = { .ws_row = (unsigned short)s->f[0].num, .ws_col = (unsigned short)s->f[1].num };
 	if (ws.ws_row && ws.ws_col)
 		ioctl(master, TIOCSWINSZ, &ws);

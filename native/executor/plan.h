@@ -45,7 +45,7 @@ enum op {
 	OP_MKNOD = 27,         /* s:path i:mode i:major i:minor i:uid i:gid */
 	OP_BIND_DEVICE = 28,   /* s:hostpath s:dest                    userns: devices are bind mounted */
 	OP_PIVOT = 29,         /* i:nopivot */
-	OP_CONSOLE = 30,       /* i:rows i:cols */
+	OP_CONSOLE = 30,       /* i:rows i:cols i:bind-on-/dev/console */
 	OP_SETHOSTNAME = 31,   /* s:name */
 	OP_SETDOMAINNAME = 32, /* s:name */
 	OP_WRITE = 33,         /* s:path s:value                       sysctl */

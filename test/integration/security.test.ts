@@ -154,7 +154,7 @@ describe("file descriptors", () => {
 describe("terminal", () => {
   const hasScript = fs.existsSync("/usr/bin/script");
   (CAN_RUN && hasScript ? test : test.skip)("gives the container a pty as its controlling terminal and relays it", () => {
-    const b = makeBundle(["sh", "-c", "tty; stty size; exit 7"], (s) => {
+    const b = makeBundle(["sh", "-c", "tty; stty size; grep ' /dev/console ' /proc/self/mountinfo; exit 7"], (s) => {
       s.process!.terminal = true;
       s.process!.consoleSize = { height: 30, width: 100 };
     });
@@ -165,6 +165,7 @@ describe("terminal", () => {
       expect(out).toContain("/dev/pts/0");
       // the host terminal's size wins over consoleSize when berth runs on a terminal
       expect(out).toContain("40 120");
+      expect(out).toMatch(/ \/0 \/dev\/console .* - devpts/); // the pty is also /dev/console, as with runc
       expect(out).toContain("status=7");
     } finally {
       b.cleanup();

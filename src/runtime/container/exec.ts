@@ -7,7 +7,7 @@ import { compileExecPlan } from "../plan/exec.ts";
 import { printPlan } from "../plan/print.ts";
 import { launch } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
-import { writePidFile } from "./run.ts";
+import { FORWARDED, writePidFile } from "./run.ts";
 import { stdout } from "../../cli/output.ts";
 
 export interface ExecOptions {
@@ -60,12 +60,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     return 0;
   }
   let launched: Awaited<ReturnType<typeof launch>> | undefined;
-  if (!o.detach) {
-    for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as NodeJS.Signals[]) {
-      process.on(s, () => launched?.kill(s));
-    }
-  }
+  const pending: NodeJS.Signals[] = []; // arrived before we held the handle: delivered right after
+  if (!o.detach) for (const s of FORWARDED) process.on(s, () => (launched ? launched.kill(s) : pending.push(s)));
   launched = await launch(plan, { preserveFds: o.preserveFds });
+  for (const s of pending) launched.kill(s);
   if (launched.error) throw launched.error;
   if (o.pidFile) writePidFile(o.pidFile, launched.initPid);
   if (o.detach) return 0;

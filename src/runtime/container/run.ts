@@ -32,6 +32,9 @@ export interface RunOptions {
 
 type Mode = "foreground" | "detach" | "create";
 
+/** Signals a foreground berth passes on to the container (through the executor's stage 0). */
+export const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
 const hostView: CompileInput["host"] = {
   kind(p) {
     try {
@@ -181,13 +184,15 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const mode = o.detach ? "detach" : "foreground";
   // Forward signals sent to berth to the container (through the executor's stage 0).
   let created: Created | undefined;
+  // A signal can arrive after the container runs but before we hold its handle (its process may
+  // already print "ready"): keep it, and deliver it as soon as we can.
+  const pending: NodeJS.Signals[] = [];
   if (mode === "foreground") {
-    for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as NodeJS.Signals[]) {
-      process.on(s, () => created?.launched.kill(s));
-    }
+    for (const s of FORWARDED) process.on(s, () => (created ? created.launched.kill(s) : pending.push(s)));
   }
   created = await createContainer(o, mode);
   if (!created) return 0; // dry run
+  for (const s of pending) created.launched.kill(s);
   const { launched, cgroups } = created;
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},

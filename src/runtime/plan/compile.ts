@@ -276,7 +276,7 @@ export function compilePlan(input: CompileInput): Plan {
   // ---- console, names, sysctls, masks --------------------------------------------------------
   if (proc.terminal) {
     const rows = proc.consoleSize?.height ?? 0, cols = proc.consoleSize?.width ?? 0;
-    add("console", { rows, cols }, `create a pty in the container and make it the controlling terminal${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
+    add("console", { rows, cols, bindConsole: devIsTmpfs ? 1 : 0 }, `create a pty in the container and make it the controlling terminal${devIsTmpfs ? ", bound on /dev/console" : ""}${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
   }
   if (spec.hostname !== undefined && spec.hostname !== "") {
     if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');

@@ -39,7 +39,7 @@ export function compileExecPlan(input: ExecInput): Plan {
   for (const f of input.procsFiles) add("cgroupJoin", { procsFile: f }, `add the process to ${f}`);
   if (input.procsFiles.length) add("cgroupWait", {}, "wait until the parent has put the process in its cgroups");
   if (input.process.terminal) {
-    add("console", { rows: input.process.consoleSize?.height ?? 0, cols: input.process.consoleSize?.width ?? 0 },
+    add("console", { rows: input.process.consoleSize?.height ?? 0, cols: input.process.consoleSize?.width ?? 0, bindConsole: 0 },
       `create a pty in the container and make it the controlling terminal${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
   }
   addProcessSteps(add, notes, input.process, {

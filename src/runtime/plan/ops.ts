@@ -42,7 +42,7 @@ export const OPS = {
   },
   bindDevice: { code: 28, stage: "init", fields: [["hostPath", "s"], ["path", "s"]] },
   pivot: { code: 29, stage: "init", fields: [["noPivot", "i"]] },
-  console: { code: 30, stage: "init", fields: [["rows", "i"], ["cols", "i"]] },
+  console: { code: 30, stage: "init", fields: [["rows", "i"], ["cols", "i"], ["bindConsole", "i"]] },
   sethostname: { code: 31, stage: "init", fields: [["name", "s"]] },
   setdomainname: { code: 32, stage: "init", fields: [["name", "s"]] },
   write: { code: 33, stage: "init", fields: [["path", "s"], ["value", "s"]] },
