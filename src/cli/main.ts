@@ -80,6 +80,16 @@ function loadCommand(name: string): Promise<CommandModule> {
   return import(spec);
 }
 
+/** path.resolve without loading node:path on the hot path. */
+function absolute(p: string): string {
+  const parts: string[] = [];
+  for (const seg of (p.startsWith("/") ? p : `${process.cwd()}/${p}`).split("/")) {
+    if (seg === "..") parts.pop();
+    else if (seg && seg !== ".") parts.push(seg);
+  }
+  return "/" + parts.join("/");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const g: Globals = { root: "/run/berth", debug: false, logFormat: "text", systemdCgroup: false, rootless: "auto" };
   current = g;
@@ -96,7 +106,12 @@ export async function main(argv: string[]): Promise<number> {
     const a = argv[i];
     const name = a.split("=")[0].replace(/^--?/, "");
     switch (name) {
-      case "root": g.root = value(a); break;
+      case "root": {
+        // Absolute, as runc makes it: state written from one directory is found from another.
+        const r = value(a);
+        g.root = absolute(r);
+        break;
+      }
       case "debug": g.debug = true; break;
       case "log": g.log = value(a); break;
       case "log-format": {
