@@ -192,6 +192,7 @@ static void stage0_pre_clone(struct step *s)
 		if (setns(step_fd[cur_step], (int)s->f[1].num) < 0)
 			fail(errno, 0);
 		close(step_fd[cur_step]);
+		step_fd[cur_step] = -1;
 		break;
 	case OP_CONSOLE_SOCKET: {
 		struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -275,6 +276,10 @@ static void stage1(struct plan *pl, uint32_t first)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until exec: if stage 0 dies mid-setup, so do we */
+	/* The host fds stage 0 opened (namespaces, cgroup.procs) are its business, not ours. */
+	for (uint32_t i = 0; i < pl->nsteps; i++)
+		if (step_fd[i] >= 0)
+			close(step_fd[i]);
 	if (read_full(sync_fd, &go, 1) < 0 || go != 'G')
 		_exit(1); /* stage 0 failed and has reported why */
 	prctl(PR_SET_DUMPABLE, 0);
