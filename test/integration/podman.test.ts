@@ -121,7 +121,10 @@ describe(`podman --runtime ${TARGET.name}${SKIP ? ` (skipped: ${SKIP})` : ""}`, 
 
   it("podman run -it gets a terminal of the right size, and its exit status passes through", () => {
     const size = 'for i in $(seq 50); do s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && break; sleep 0.1; done; echo "size=$s"';
-    const cmd = `tty; ${size}; exit 7`;
+    // podman 4.3 may attach to conmon only after a fast container has already written: its
+    // output is then lost (measured here: 2 of 20 `podman run -it ... sh -c 'tty; exit 7'` with
+    // runc, 6 of 20 with berth; 0 of 20 with either after a short sleep). Not the runtime's doing.
+    const cmd = `sleep 0.5; tty; ${size}; exit 7`;
     const podmanCmd = [...p.argv0(), "run", "-it", "--rm", ...runtimeFlags(TARGET.path), IMAGE, "sh", "-c", cmd].map(sq).join(" ");
     const r = underPty(`stty rows 30 cols 100; timeout --foreground -s KILL 20 ${podmanCmd}`);
     if (!r.stdout.includes("/dev/pts/0")) console.log(`podman -it: code ${r.code}, stderr: ${r.stderr}`);
