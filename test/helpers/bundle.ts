@@ -101,10 +101,10 @@ export function runIn(args: string[], edit?: (s: Spec) => void, extra: string[] 
   }
 }
 
-/** Nothing left behind: no state dirs under the test root. */
+/** Nothing left behind: no state dirs under the test root (berth's own .cache aside). */
 export function leftoverState(): string[] {
   try {
-    return fs.readdirSync(STATE_ROOT);
+    return fs.readdirSync(STATE_ROOT).filter((n) => !n.startsWith("."));
   } catch {
     return [];
   }

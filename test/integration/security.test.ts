@@ -194,3 +194,28 @@ describe("terminal", () => {
     }
   });
 });
+
+describe("seccomp filter cache", () => {
+  it("compiles a profile once, reuses it, and never serves a filter for another profile", () => {
+    const fs2 = require("node:fs") as typeof import("node:fs");
+    const cache = `${STATE_ROOT}/.cache/seccomp`;
+    const profile = (errno: number) => (s: Spec) => {
+      s.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdirat", "mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: errno }] };
+    };
+    const before = fs2.existsSync(cache) ? fs2.readdirSync(cache).length : 0;
+    expect(runProbe(["syscall", String(NR.mkdirat), "-100", "0"], profile(21)).stdout.trim()).toBe("errno=21");
+    const after1 = fs2.readdirSync(cache).length;
+    expect(after1).toBe(before + 1);
+    // same profile: served from the cache (no new entry), same behaviour
+    expect(runProbe(["syscall", String(NR.mkdirat), "-100", "0"], profile(21)).stdout.trim()).toBe("errno=21");
+    expect(fs2.readdirSync(cache).length).toBe(after1);
+    // a different profile gets its own entry and its own behaviour
+    expect(runProbe(["syscall", String(NR.mkdirat), "-100", "0"], profile(22)).stdout.trim()).toBe("errno=22");
+    expect(fs2.readdirSync(cache).length).toBe(after1 + 1);
+    // a damaged entry is ignored and rewritten
+    for (const f of fs2.readdirSync(cache)) fs2.writeFileSync(`${cache}/${f}`, "garbage");
+    expect(runProbe(["syscall", String(NR.mkdirat), "-100", "0"], profile(22)).stdout.trim()).toBe("errno=22");
+    // `list` does not mistake the cache for a container
+    expect(berth(["list", "-q"]).stdout).not.toContain(".cache");
+  });
+});

@@ -7,6 +7,7 @@ import { compileExecPlan } from "../plan/exec.ts";
 import { printPlan } from "../plan/print.ts";
 import { launch } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
+import { compileSeccompCached } from "../seccomp/cache.ts";
 import { FORWARDED, writePidFile } from "./run.ts";
 import { stdout } from "../../cli/output.ts";
 
@@ -42,11 +43,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (proc.terminal && o.detach && !o.consoleSocket) {
     throw configError("process.terminal", "cannot allocate a terminal for a detached process without --console-socket");
   }
-  let seccomp;
-  if (spec.linux?.seccomp) {
-    const { compileSeccomp } = await import("../seccomp/index.ts");
-    seccomp = compileSeccomp(spec.linux.seccomp, "linux.seccomp");
-  }
+  const seccomp = spec.linux?.seccomp ? await compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${o.root}/.cache/seccomp`, !o.dryRun) : undefined;
   let passwd: string | undefined;
   try {
     passwd = fs.readFileSync(`${l.state.rootfs}/etc/passwd`, "utf8");

@@ -187,6 +187,7 @@ export function listContainers(root: string): Loaded[] {
   }
   const out: Loaded[] = [];
   for (const id of ids.sort()) {
+    if (id.startsWith(".")) continue; // berth's own files (.cache), not containers
     try {
       out.push(loadContainer(root, id));
     } catch { /* a directory being created or deleted right now */ }

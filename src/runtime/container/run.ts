@@ -13,6 +13,7 @@ import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { mark } from "../trace.ts";
+import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stderr, stdout } from "../../cli/output.ts";
 
 export interface RunOptions {
@@ -67,10 +68,9 @@ function resolveRootfs(bundle: string, spec: Spec): string {
   return fs.realpathSync(rootfs);
 }
 
-async function compileSeccomp(spec: Spec) {
+async function compileSeccomp(spec: Spec, root: string, dryRun: boolean) {
   if (!spec.linux?.seccomp) return undefined;
-  const { compileSeccomp } = await import("../seccomp/index.ts");
-  return compileSeccomp(spec.linux.seccomp, "linux.seccomp");
+  return compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${root}/.cache/seccomp`, !dryRun);
 }
 
 export function writePidFile(file: string, pid: number): void {
@@ -98,7 +98,7 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mod
   if (!terminal && o.consoleSocket) {
     throw configError("process.terminal", "--console-socket was given but process.terminal is false");
   }
-  const seccomp = await compileSeccomp(spec);
+  const seccomp = await compileSeccomp(spec, o.root, !!o.dryRun);
   const plan = compilePlan({
     spec, bundle: o.bundle, rootfs, mode, noPivot: o.noPivot, consoleSocket: o.consoleSocket, fifoPath,
     preserveFds: o.preserveFds, seccomp, host: hostView, cgroup: cgroups.forPlan(),

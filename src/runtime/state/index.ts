@@ -32,7 +32,8 @@ const ID_RE = /^[\w+\-.]+$/;
 
 export function validateId(id: string | undefined): string {
   if (!id) throw new BerthError("a container id is required", { phase: "args", hint: "usage: berth run [options] <container-id>" });
-  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024) {
+  // A leading dot is refused: <root>/.cache holds berth's own files.
+  if (!ID_RE.test(id) || id.startsWith(".") || id.length > 1024) {
     throw new BerthError(`invalid container id ${JSON.stringify(id)}: only letters, digits, _ + - . are allowed`, { phase: "args" });
   }
   return id;
