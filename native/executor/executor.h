@@ -35,6 +35,7 @@ extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */
 extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */
 
 void report(int kind, int step, int err, int value);
+int read_full(int fd, void *buf, size_t n); /* all n bytes, or -1 (EOF or error) */
 void fail(int err, int detail) __attribute__((noreturn));
 void wait_for_parent(char want);
 
@@ -51,6 +52,7 @@ void do_root_readonly(void);
 void do_propagation(struct step *s);
 
 /* process.c */
+char **split_nul(const char *buf, uint32_t len);
 void do_loopback_up(void);
 void do_cap_bounding(struct step *s);
 void do_user(struct step *s);

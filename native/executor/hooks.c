@@ -18,48 +18,22 @@
 static char *hook_state;
 static uint32_t hook_state_len;
 
-static int read_all(int fd, void *buf, size_t n)
-{
-	for (size_t got = 0; got < n;) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 void do_hook_point(void)
 {
 	uint32_t len;
 	report(REPORT_HOOKS, cur_step, 0, getpid());
-	if (read_all(ctl_fd, &len, 4) < 0 || len == 0xffffffffu)
+	if (read_full(ctl_fd, &len, 4) < 0 || len == 0xffffffffu)
 		_exit(1); /* berth's own hooks failed; it reports why */
 	hook_state = malloc(len + 1);
-	if (!hook_state || read_all(ctl_fd, hook_state, len) < 0)
+	if (!hook_state || read_full(ctl_fd, hook_state, len) < 0)
 		_exit(1);
 	hook_state_len = len;
 }
 
-static char **split0(const char *buf, uint32_t len)
-{
-	size_t n = 0, k = 0;
-	for (uint32_t i = 0; i < len; i++)
-		n += buf[i] == 0;
-	char **v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		fail(ENOMEM, 0);
-	for (uint32_t i = 0; i < len; i += (uint32_t)strlen(buf + i) + 1)
-		v[k++] = (char *)buf + i;
-	return v;
-}
-
 void do_run_hook(struct step *s)
 {
-	char **argv = split0(s->f[1].str, s->f[1].len);
-	char **envp = split0(s->f[2].str, s->f[2].len);
+	char **argv = split_nul(s->f[1].str, s->f[1].len);
+	char **envp = split_nul(s->f[2].str, s->f[2].len);
 	long timeout_ms = (long)s->f[3].num * 1000;
 	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0)

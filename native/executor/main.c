@@ -49,7 +49,7 @@ int sync_fd = -1;
 
 enum mode { MODE_FOREGROUND = 0, MODE_DETACH = 1, MODE_CREATE = 2 };
 
-static int read_full(int fd, void *buf, size_t n)
+int read_full(int fd, void *buf, size_t n)
 {
 	size_t got = 0;
 	while (got < n) {

@@ -146,8 +146,8 @@ void do_cwd(struct step *s, int after_user)
 	fail(err, 0);
 }
 
-/* Split a NUL-separated string into a NULL-terminated vector. */
-static char **split(const char *buf, uint32_t len)
+/* Split a NUL-separated string (argv, envp in the plan) into a NULL-terminated vector. */
+char **split_nul(const char *buf, uint32_t len)
 {
 	size_t n = 0;
 	for (uint32_t i = 0; i < len; i++)
@@ -213,8 +213,8 @@ void do_lookup(struct step *s)
  */
 void do_exec(struct step *s)
 {
-	char **argv = split(s->f[0].str, s->f[0].len);
-	char **envp = split(s->f[1].str, s->f[1].len);
+	char **argv = split_nul(s->f[0].str, s->f[0].len);
+	char **envp = split_nul(s->f[1].str, s->f[1].len);
 	unsigned preserve = (unsigned)s->f[2].num;
 
 	if (!argv[0] || !resolved[0])
