@@ -46,3 +46,9 @@ export class BerthError extends Error {
 export function configError(field: string, message: string, hint?: string): BerthError {
   return new BerthError(message, { phase: "config", field, hint });
 }
+
+/** The errno name of a thrown Node/Bun error ("EBUSY"), or undefined. */
+export function errnoOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}

@@ -14,7 +14,7 @@
 
 import { closeSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BerthError } from "../../runtime/errors.ts";
+import { BerthError, errnoOf } from "../../runtime/errors.ts";
 import { defaultSpec, rootlessSpec } from "../../runtime/spec/defaults.ts";
 import { formatSpec } from "../../runtime/spec/format.ts";
 import { CONFIG_FILENAME } from "../../runtime/spec/load.ts";
@@ -38,10 +38,6 @@ Options:
 ${formatFlagHelp(FLAGS)}
 `;
 
-function errnoOf(e: unknown): string | undefined {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === "string" ? code : undefined;
-}
 
 function exists(path: string): boolean {
   try {

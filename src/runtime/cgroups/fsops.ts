@@ -49,11 +49,7 @@ export const realFs: CgroupFs = {
   },
 };
 
-/** The errno name of a thrown node error ("EBUSY"), or undefined. */
-export function errnoOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === "string" ? code : undefined;
-}
+export { errnoOf } from "../errors.ts";
 
 /** Sleep synchronously (no event loop needed): used for short retry loops. */
 export function sleepSync(ms: number): void {

@@ -1,6 +1,7 @@
 // Spawns the C executor, hands it the plan, and turns its reports into events.
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
+import { writeAll } from "../io.ts";
 import { encodePlan } from "../plan/encode.ts";
 import { stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
@@ -17,8 +18,6 @@ export const EXECUTOR_PATH = executorPath();
 const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5 } as const;
 
 export interface Launched {
-  /** pid of stage 0 (the monitor in foreground mode) */
-  monitorPid: number;
   /** host pid of the container init */
   initPid: number;
   /** set when setup failed; the init is gone (or going) */
@@ -44,19 +43,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** The socket is non-blocking; a plan is small, but a full buffer must not lose bytes. */
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += fs.writeSync(fd, data, off, data.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-      Bun.sleepSync(1);
-    }
-  }
 }
 
 /**
@@ -143,7 +129,6 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     error = new BerthError(`the executor exited (status ${code}) before starting the container`, { phase: "executor" });
   }
   return {
-    monitorPid: proc.pid,
     initPid,
     error,
     exited,

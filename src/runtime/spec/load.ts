@@ -2,7 +2,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BerthError } from "../errors.ts";
+import { BerthError, errnoOf } from "../errors.ts";
 import { parseJson } from "./json.ts";
 import type { Spec } from "./types.ts";
 import { validateSpec, type ValidateOptions } from "./validate.ts";
@@ -18,10 +18,6 @@ export function printWarning(message: string, field: string): void {
   stderr(`berth: warning: config: ${message}${where}\n`);
 }
 
-function errnoOf(e: unknown): string | undefined {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === "string" ? code : undefined;
-}
 
 const ERRNO_TEXT: Record<string, string> = {
   EACCES: "permission denied",
