@@ -159,8 +159,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
       pidStartTime: procStartTime(launched.initPid) ?? "", bundle: o.bundle, rootfs,
       created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
-      cgroup: cgroups.stateInfo(), created_by: mode === "create" ? "create" : "run",
-      monitorPid: mode === "foreground" ? launched.monitorPid : undefined, keep: o.keep, hooks: o.spec.hooks,
+      cgroup: cgroups.stateInfo(), hooks: o.spec.hooks,
     };
     writeState(dir, state);
     // The process (or, for exec, its config) as created: `berth exec` starts from it.

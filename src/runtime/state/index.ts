@@ -18,14 +18,9 @@ export interface ContainerState {
   owner: string;
   annotations: Record<string, string>;
   cgroup?: ContainerCgroup;
-  /** the init waits on exec.fifo until `start` (create) */
-  created_by: "run" | "create";
-  /** hooks from the config, for start (poststart) and delete (poststop) */
+  /** hooks from the config, for start (poststart) and delete (poststop): also in the saved
+   *  config.json, but that one carries the whole seccomp profile, too much to parse on `start` */
   hooks?: import("../spec/types.ts").Hooks;
-  /** the executor's stage 0 pid when it monitors a foreground run */
-  monitorPid?: number;
-  /** run --keep: state is kept after the container exits */
-  keep?: boolean;
 }
 
 const ID_RE = /^[\w+\-.]+$/;
