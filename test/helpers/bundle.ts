@@ -5,26 +5,11 @@ import path from "node:path";
 import { defaultSpec } from "../../src/runtime/spec/defaults.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
 
-export const REPO = path.resolve(import.meta.dir, "../..");
-export const BERTH = `${REPO}/bin/berth`;
-export const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => fs.existsSync(p));
-export const IS_ROOT = process.getuid?.() === 0;
+import { BERTH, BUSYBOX, IS_ROOT, makeRootfs, REPO } from "./rootfs.ts";
+
+export { BERTH, BUSYBOX, IS_ROOT, makeRootfs, REPO };
 /** Integration tests need root and a static busybox (Debian's busybox-static). */
 export const CAN_RUN = IS_ROOT && !!BUSYBOX;
-
-let applets: string[] | undefined;
-
-/** A busybox rootfs: /bin/busybox, a link per applet, and the usual empty directories. */
-export function makeRootfs(dir: string): void {
-  fs.mkdirSync(`${dir}/bin`, { recursive: true });
-  fs.copyFileSync(BUSYBOX!, `${dir}/bin/busybox`);
-  fs.chmodSync(`${dir}/bin/busybox`, 0o755);
-  applets ??= Bun.spawnSync([BUSYBOX!, "--list"]).stdout.toString().split("\n").filter((a) => a && a !== "busybox");
-  for (const a of applets) fs.symlinkSync("busybox", `${dir}/bin/${a}`);
-  for (const d of ["proc", "sys", "dev", "etc", "tmp", "root"]) fs.mkdirSync(`${dir}/${d}`, { recursive: true });
-  fs.writeFileSync(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
-  fs.writeFileSync(`${dir}/etc/group`, "root:x:0:\nnogroup:x:65534:\n");
-}
 
 export interface Bundle {
   dir: string;

@@ -7,25 +7,12 @@
 import fs from "node:fs";
 import path from "node:path";
 
-// Self-contained (not importing bundle.ts, which creates a temp directory and loads src/ when
-// imported): these tests only need the busybox rootfs and the path of bin/berth.
-const REPO = path.resolve(import.meta.dir, "../..");
-export const BERTH = `${REPO}/bin/berth`;
-export const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => fs.existsSync(p));
-export const IS_ROOT = process.getuid?.() === 0;
+// The rootfs helper is side-effect free (bundle.ts makes a temp directory when imported).
+import { BERTH, BUSYBOX, IS_ROOT, makeRootfs } from "./rootfs.ts";
 
-/** A busybox rootfs as bundle.ts makeRootfs builds it: /bin/busybox, a link per applet, the usual dirs. */
-export function makeBusyboxRootfs(dir: string): void {
-  fs.mkdirSync(`${dir}/bin`, { recursive: true });
-  fs.copyFileSync(BUSYBOX!, `${dir}/bin/busybox`);
-  fs.chmodSync(`${dir}/bin/busybox`, 0o755);
-  const applets = Bun.spawnSync([BUSYBOX!, "--list"]).stdout.toString().split("\n").filter((a) => a && a !== "busybox");
-  for (const a of applets) fs.symlinkSync("busybox", `${dir}/bin/${a}`);
-  for (const d of ["proc", "sys", "dev", "etc", "tmp", "root"]) fs.mkdirSync(`${dir}/${d}`, { recursive: true });
-  fs.chmodSync(`${dir}/tmp`, 0o1777);
-  fs.writeFileSync(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
-  fs.writeFileSync(`${dir}/etc/group`, "root:x:0:\nnogroup:x:65534:\n");
-}
+export { BERTH, BUSYBOX, IS_ROOT };
+/** A busybox rootfs (rootfs.ts), under the name the docker and podman helpers use. */
+export const makeBusyboxRootfs = makeRootfs;
 
 export const SEARCH = "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin";
 /** Debian's binaries first: /usr/local/bin may hold a newer docker client. */
