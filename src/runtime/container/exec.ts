@@ -9,7 +9,7 @@ import { launch } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { FORWARDED, writePidFile } from "./run.ts";
-import { stdout } from "../../cli/output.ts";
+import { stdioSinks, type Sinks } from "../sinks.ts";
 
 export interface ExecOptions {
   root: string;
@@ -20,6 +20,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds?: number;
   dryRun?: boolean;
+  /** where dry-run output goes (default: stdout) */
+  sinks?: Sinks;
 }
 
 /** The container's config as created (berth saves a copy next to its state). */
@@ -53,7 +55,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
     preserveFds: o.preserveFds, procsFiles: l.state.cgroup?.procsFiles ?? [], seccomp, passwd,
   });
   if (o.dryRun) {
-    stdout(printPlan(plan));
+    (o.sinks ?? stdioSinks).out(printPlan(plan));
     return 0;
   }
   let launched: Awaited<ReturnType<typeof launch>> | undefined;

@@ -6,7 +6,7 @@ import { containerDir, readState, removeContainerDir, type ContainerState } from
 import { containerStatus, initAlive, type Status } from "../state/status.ts";
 import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
-import { stderr } from "../../cli/output.ts";
+import { stdioSinks, type Sinks } from "../sinks.ts";
 import { SIGNALS } from "../linux.ts";
 
 export interface Loaded {
@@ -46,11 +46,11 @@ export function ociState(l: Loaded) {
   };
 }
 
-function warn(e: unknown): void {
-  stderr(`berth: warning: ${e instanceof BerthError ? e.describe() : String(e)}\n`);
+function warner(sinks: Sinks) {
+  return (e: unknown): void => sinks.warn(e instanceof BerthError ? e.describe() : String(e));
 }
 
-export async function startContainer(root: string, id: string): Promise<void> {
+export async function startContainer(root: string, id: string, sinks: Sinks = stdioSinks): Promise<void> {
   const release = lockContainer(containerDir(root, id), id);
   try {
     const l = loadContainer(root, id);
@@ -71,7 +71,7 @@ export async function startContainer(root: string, id: string): Promise<void> {
     fs.writeSync(fd, "0");
     fs.closeSync(fd);
     fs.rmSync(fifo, { force: true });
-    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }).catch(warn);
+    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }).catch(warner(sinks));
   } finally {
     release();
   }
@@ -121,7 +121,7 @@ function waitGone(state: ContainerState, ms: number): boolean {
   return true;
 }
 
-export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(root: string, id: string, force: boolean, sinks: Sinks = stdioSinks): Promise<void> {
   const dir = containerDir(root, id);
   if (!fs.existsSync(dir)) {
     if (force) return; // as runc: forcing the removal of what is already gone succeeds (shims rely on it)
@@ -171,7 +171,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       }
       cg.destroyCgroup(layout, l.state.cgroup);
     }
-    await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warn);
+    await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
     removeContainerDir(root, id);
   } finally {
     release();

@@ -14,7 +14,7 @@ import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
-import { stderr, stdout } from "../../cli/output.ts";
+import { stdioSinks, type Sinks } from "../sinks.ts";
 
 export interface RunOptions {
   id: string;
@@ -29,6 +29,8 @@ export interface RunOptions {
   keep?: boolean;
   dryRun?: boolean;
   systemdCgroup?: boolean;
+  /** where warnings and dry-run output go (default: stderr/stdout) */
+  sinks?: Sinks;
 }
 
 type Mode = "foreground" | "detach" | "create";
@@ -72,6 +74,8 @@ async function compileSeccomp(spec: Spec, root: string, dryRun: boolean) {
   if (!spec.linux?.seccomp) return undefined;
   return compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${root}/.cache/seccomp`, !dryRun);
 }
+
+const describe = (e: unknown): string => (e instanceof BerthError ? e.describe() : String(e));
 
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
@@ -121,7 +125,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   // Decide everything before touching the host, so bad input leaves nothing behind.
   const { plan, rootfs } = await preparePlan(o, cgroups, mode, fifo);
   if (o.dryRun) {
-    stdout(printPlan(plan));
+    (o.sinks ?? stdioSinks).out(printPlan(plan));
     return undefined;
   }
   mark("plan ready");
@@ -142,7 +146,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   };
   try {
     cgroups.create();
-    for (const w of cgroups.warnings()) stderr(`berth: warning: cgroups: ${w}\n`);
+    for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
     mark("cgroup created");
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
@@ -196,7 +200,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
-  await runHooks("poststart", o.spec.hooks?.poststart, state("running")).catch((e) => stderr(`berth: warning: ${(e as BerthError).describe?.() ?? e}\n`));
+  await runHooks("poststart", o.spec.hooks?.poststart, state("running")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
   if (mode === "detach") return 0;
 
   const code = await launched.exited;
@@ -204,7 +208,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (!o.keep) {
     cgroups.killAll();
     cgroups.destroy();
-    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => stderr(`berth: warning: ${(e as BerthError).describe?.() ?? e}\n`));
+    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
     mark("cleaned up");
   }

@@ -6,7 +6,7 @@ import { BerthError, errnoOf } from "../errors.ts";
 import { parseJson } from "./json.ts";
 import type { Spec } from "./types.ts";
 import { validateSpec, type ValidateOptions } from "./validate.ts";
-import { stderr } from "../../cli/output.ts";
+import { stdioSinks } from "../sinks.ts";
 
 export const CONFIG_FILENAME = "config.json";
 
@@ -15,7 +15,7 @@ export interface LoadOptions extends ValidateOptions {}
 /** Default warning sink: one line on stderr in the CLI's format. */
 export function printWarning(message: string, field: string): void {
   const where = field ? ` [field ${field}]` : "";
-  stderr(`berth: warning: config: ${message}${where}\n`);
+  stdioSinks.warn(`config: ${message}${where}`);
 }
 
 
