@@ -1,0 +1,69 @@
+// What the container service needs from its neighbours, as interfaces: the image store, the
+// root filesystem manager, the spec builder and the monitor. The engine wires the real ones;
+// tests can pass doubles.
+import type { Spec } from "../../runtime/spec/types.ts";
+import type { Json } from "./store.ts";
+
+export interface ResolvedImage {
+  id: string; // sha256:…
+  /** the image config's "config" object: Env, Cmd, Entrypoint, WorkingDir, User, Labels, … */
+  config: Json;
+}
+
+export interface ImageSource {
+  /** throws ApiError 404 "No such image: <ref>" */
+  resolve(ref: string): ResolvedImage;
+}
+
+export interface RootfsManager {
+  /** the container's merged root filesystem, mounted (idempotent) */
+  prepare(containerId: string, imageId: string): Promise<string> | string;
+  /** unmount and delete the container's layer */
+  remove(containerId: string): Promise<void> | void;
+}
+
+export interface SpecInput {
+  id: string;
+  config: Json;
+  hostConfig: Json;
+  image: Json;
+  rootfs: string;
+  files: { hostsPath: string; hostnamePath: string; resolvConfPath: string };
+  cgroupsPath: string;
+  passwd?: string;
+  group?: string;
+}
+
+export type SpecBuilder = (input: SpecInput) => { spec: Spec; warnings: string[] };
+
+/** One connection to a monitor's attach socket (src/engine/monitor). */
+export interface MonitorConn {
+  onFrame(cb: (type: number, payload: Buffer) => void): void;
+  onClose(cb: () => void): void;
+  stdin(data: Uint8Array): void;
+  eof(): void;
+  resize(rows: number, cols: number): void;
+  close(): void;
+}
+
+export interface MonitorExit {
+  exitCode: number;
+  signal?: number | null;
+  finishedAt?: string;
+  setupFailed?: boolean;
+}
+
+export interface MonitorPaths {
+  exitFile: string;
+  pidFile: string;
+  logFile: string;
+  attachSocket: string;
+  consoleSocket?: string;
+}
+
+export interface MonitorApi {
+  /** the argv prefix the runtime wraps the executor in */
+  args(o: MonitorPaths & { logMaxSize: number; logMaxFiles: number; stdin: boolean; stdinOnce: boolean; waitAttach?: boolean }): string[];
+  connect(socketPath: string): Promise<MonitorConn>;
+  readExit(exitFile: string): MonitorExit | undefined;
+}

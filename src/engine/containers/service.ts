@@ -1,0 +1,524 @@
+// Containers through their life: create (a record, a root filesystem, the files docker writes),
+// start (the runtime as a library, wrapped in a monitor that outlives berthd), exit (recorded
+// from the monitor), stop/kill/remove, wait. The runtime's own state lives under
+// <exec-root>/runtime; berthd's record of a container is the SQLite row plus this in-memory copy.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import { EventEmitter } from "node:events";
+import { BerthError } from "../../runtime/errors.ts";
+import type { Sinks } from "../../runtime/sinks.ts";
+import { createOnly } from "../../runtime/container/run.ts";
+import { deleteContainer, killContainer, loadContainer, parseSignal, startContainer } from "../../runtime/container/lifecycle.ts";
+import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
+import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
+import * as log from "../log.ts";
+import { generateName, validateName } from "./names.ts";
+import { ContainerStore, initialState, type ContainerRecord, type Json } from "./store.ts";
+import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder } from "./deps.ts";
+import { mergeImageConfig, validateCreate } from "./config.ts";
+import { writeContainerFiles } from "./files.ts";
+import { parseSize } from "../daemon/config.ts";
+
+export interface ServiceOptions {
+  dataRoot: string;
+  execRoot: string;
+  cgroupParent: string;
+  logOpts: { "max-size"?: string; "max-file"?: string };
+  shmSize: number;
+}
+
+export interface Deps {
+  images: ImageSource;
+  rootfs: RootfsManager;
+  buildSpec: SpecBuilder;
+  monitor: MonitorApi;
+}
+
+export type Condition = "not-running" | "next-exit" | "removed";
+
+const DEFAULT_LOG_SIZE = "10m";
+const DEFAULT_LOG_FILES = "3";
+
+/** Events: "start"(c), "exit"(c), "destroy"(c), "create"(c), "state"(c). */
+export class ContainerService extends EventEmitter {
+  readonly byId = new Map<string, ContainerRecord>();
+  private store: ContainerStore;
+  /** the control connection to each running container's monitor */
+  private controls = new Map<string, MonitorConn>();
+  /** serialises operations on one container (start vs stop vs rm racing) */
+  private locks = new Map<string, Promise<unknown>>();
+  readonly runtimeRoot: string;
+  /** called once the monitor listens and before the container's process is released */
+  beforeStart?: (c: ContainerRecord, attachSocket: string) => Promise<void>;
+  private sinks: Sinks = {
+    out: (t) => log.info(t.trimEnd()),
+    warn: (m) => log.warn(m),
+  };
+
+  constructor(db: import("bun:sqlite").Database, private o: ServiceOptions, private deps: Deps) {
+    super();
+    this.setMaxListeners(0);
+    this.store = new ContainerStore(db);
+    this.runtimeRoot = `${o.execRoot}/runtime`;
+    for (const c of this.store.all()) this.byId.set(c.id, c);
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------
+
+  /** By full id, name ("/web" or "web") or unique id prefix; 404 with dockerd's words. */
+  find(ref: string): ContainerRecord {
+    const c = this.tryFind(ref);
+    if (!c) throw notFound(`No such container: ${ref}`);
+    return c;
+  }
+
+  tryFind(ref: string): ContainerRecord | undefined {
+    if (!ref) return undefined;
+    const byId = this.byId.get(ref);
+    if (byId) return byId;
+    const name = ref.startsWith("/") ? ref.slice(1) : ref;
+    for (const c of this.byId.values()) if (c.name === name) return c;
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const hits = [...this.byId.values()].filter((c) => c.id.startsWith(ref));
+      if (hits.length > 1) throw badRequest(`multiple IDs found with provided prefix: ${ref}`);
+      return hits[0];
+    }
+    return undefined;
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.byId.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  }
+
+  dir(id: string): string {
+    return `${this.o.dataRoot}/containers/${id}`;
+  }
+
+  runDir(id: string): string {
+    return `${this.o.execRoot}/containers/${id}`;
+  }
+
+  logPath(id: string): string {
+    return `${this.dir(id)}/${id}-json.log`;
+  }
+
+  private async serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(fn);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+
+  private save(c: ContainerRecord): void {
+    this.store.saveState(c);
+    this.emit("state", c);
+  }
+
+  // ---- create -------------------------------------------------------------------------------
+
+  async create(nameParam: string | null, body: Json, version: string): Promise<{ Id: string; Warnings: string[] }> {
+    const name = nameParam ? validateName(nameParam) : generateName((n) => [...this.byId.values()].some((c) => c.name === n));
+    if (nameParam) {
+      const other = [...this.byId.values()].find((c) => c.name === name);
+      if (other) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const { config, hostConfig } = validateCreate(body, version);
+    if (typeof config.Image !== "string" || config.Image === "") throw badRequest("Config.Image: an image is required");
+    const image = this.deps.images.resolve(config.Image);
+    const merged = mergeImageConfig(config, image.config);
+    const id = crypto.randomBytes(32).toString("hex");
+    const warnings: string[] = [];
+    // Validate the spec now, with placeholder paths: a bad HostConfig is a 400 here, not at start.
+    const dry = this.deps.buildSpec({
+      id, config: merged, hostConfig, image: image.config, rootfs: "/nonexistent",
+      files: { hostsPath: "/etc/hosts", hostnamePath: "/etc/hostname", resolvConfPath: "/etc/resolv.conf" },
+      cgroupsPath: this.cgroupsPath(id, hostConfig),
+    });
+    warnings.push(...dry.warnings);
+    const args = dry.spec.process?.args ?? [];
+    const rec: ContainerRecord = {
+      id, name, created: new Date().toISOString(), imageRef: config.Image, imageId: image.id,
+      config: merged, hostConfig, state: initialState(), restartCount: 0,
+      path: args[0] ?? "", args: args.slice(1), generation: 0,
+    };
+    const dir = this.dir(id);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
+      writeContainerFiles(dir, rec);
+      await this.deps.rootfs.prepare(id, image.id);
+      if (!this.store.insert(rec)) {
+        throw conflict(`Conflict. The container name "/${name}" is already in use by another container. You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+    } catch (e) {
+      await Promise.resolve(this.deps.rootfs.remove(id)).catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    this.byId.set(id, rec);
+    this.emit("create", rec);
+    return { Id: id, Warnings: warnings };
+  }
+
+  private cgroupsPath(id: string, hostConfig: Json): string {
+    const parent = typeof hostConfig.CgroupParent === "string" && hostConfig.CgroupParent ? hostConfig.CgroupParent : this.o.cgroupParent;
+    return `${parent.startsWith("/") ? parent : `/${parent}`}/${id}`.replace(/\/+/g, "/");
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  async start(ref: string): Promise<void> {
+    const c0 = this.find(ref);
+    await this.serial(c0.id, () => this.startLocked(c0.id));
+  }
+
+  private logLimits(c: ContainerRecord): { size: number; files: number } {
+    const lc = (c.hostConfig.LogConfig?.Config ?? {}) as Record<string, string>;
+    const size = lc["max-size"] ?? this.o.logOpts["max-size"] ?? DEFAULT_LOG_SIZE;
+    const files = lc["max-file"] ?? this.o.logOpts["max-file"] ?? DEFAULT_LOG_FILES;
+    return { size: size === "-1" ? 0 : parseSize(size, "log-opt max-size"), files: Number(files) || 1 };
+  }
+
+  private async startLocked(id: string): Promise<void> {
+    const c = this.byId.get(id);
+    if (!c) throw notFound(`No such container: ${id}`);
+    if (c.state.Paused) throw conflict("cannot start a paused container, try unpause instead");
+    if (c.state.Running) throw notModified();
+    if (c.state.Status === "removing") throw conflict(`container ${id} is marked for removal and cannot be started`);
+    const run = this.runDir(id);
+    // Leftovers of a previous run: the runtime's state, the monitor's files.
+    await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
+    fs.rmSync(run, { recursive: true, force: true });
+    fs.mkdirSync(run, { recursive: true, mode: 0o700 });
+    const tty = !!c.config.Tty;
+    const paths = {
+      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: this.logPath(id),
+      attachSocket: `${run}/attach.sock`, consoleSocket: tty ? `${run}/console.sock` : undefined,
+    };
+    const limits = this.logLimits(c);
+    try {
+      const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
+      const read = (p: string) => {
+        try {
+          return fs.readFileSync(`${rootfs}${p}`, "utf8");
+        } catch {
+          return undefined;
+        }
+      };
+      const dir = this.dir(id);
+      const { spec, warnings } = this.deps.buildSpec({
+        id, config: c.config, hostConfig: c.hostConfig, image: this.imageConfigOf(c), rootfs,
+        files: { hostsPath: `${dir}/hosts`, hostnamePath: `${dir}/hostname`, resolvConfPath: `${dir}/resolv.conf` },
+        cgroupsPath: this.cgroupsPath(id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"),
+      });
+      for (const w of warnings) log.warn(w, { container: id });
+      const wrap = this.deps.monitor.args({
+        ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
+        stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
+      });
+      await createOnly({
+        id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile,
+        consoleSocket: paths.consoleSocket, wrap, sinks: this.sinks,
+      } as Parameters<typeof createOnly>[0]);
+      const conn = await this.deps.monitor.connect(paths.attachSocket);
+      this.watch(c, conn, c.generation + 1);
+      // Attachers waiting for this start join now, before the process can write its first byte.
+      await this.beforeStart?.(c, paths.attachSocket);
+      await startContainer(this.runtimeRoot, id, this.sinks);
+      const rt = loadContainer(this.runtimeRoot, id);
+      c.generation++;
+      c.state = {
+        ...c.state, Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: rt.state.pid, ExitCode: 0, Error: "", StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt,
+      };
+      this.save(c);
+      this.emit("start", c);
+    } catch (e) {
+      this.controls.get(id)?.close();
+      this.controls.delete(id);
+      await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
+      const message = e instanceof BerthError ? e.describe() : (e as Error).message;
+      c.state = { ...c.state, Error: message, ExitCode: /not found|no such file/i.test(message) ? 127 : /permission denied|not executable/i.test(message) ? 126 : 128 };
+      this.save(c);
+      this.emit("start-failed", c);
+      if (e instanceof ApiError) throw e;
+      // The CLI maps these words to 127/126 (docker run's exit codes), as it does with dockerd's.
+      throw new ApiError(/not found|no such file|permission denied|not executable/i.test(message) ? 400 : 500,
+        `failed to create task for container: OCI runtime create failed: ${message}`);
+    }
+  }
+
+  private imageConfigOf(c: ContainerRecord): Json {
+    try {
+      return this.deps.images.resolve(c.imageId).config;
+    } catch {
+      return {}; // the image was removed with -f: the container's own config has what it needs
+    }
+  }
+
+  /** Follows a running container's monitor: its exit frame (or its socket closing) ends the run. */
+  private watch(c: ContainerRecord, conn: MonitorConn, generation: number): void {
+    this.controls.set(c.id, conn);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (this.controls.get(c.id) === conn) this.controls.delete(c.id);
+      void this.serial(c.id, () => this.exited(c.id, generation));
+    };
+    conn.onFrame((type) => {
+      if (type === 3) finish();
+    });
+    conn.onClose(finish);
+  }
+
+  /** Records the end of run `generation`, from the monitor's exit file. */
+  private async exited(id: string, generation: number): Promise<void> {
+    const c = this.byId.get(id);
+    if (!c || c.generation !== generation || !c.state.Running) return;
+    const run = this.runDir(id);
+    let exit = this.deps.monitor.readExit(`${run}/exit.json`);
+    for (let i = 0; i < 50 && !exit; i++) {
+      await Bun.sleep(10); // the socket can close a moment before the file is renamed into place
+      exit = this.deps.monitor.readExit(`${run}/exit.json`);
+    }
+    await this.recordExit(c, exit?.exitCode ?? 255, exit?.finishedAt, exit ? "" : "the container's monitor disappeared without recording an exit status");
+  }
+
+  private async recordExit(c: ContainerRecord, code: number, finishedAt: string | undefined, error: string): Promise<void> {
+    await deleteContainer(this.runtimeRoot, c.id, true, this.sinks).catch((e) => log.warn(`cleaning up container ${c.id}: ${(e as Error).message}`));
+    c.state = {
+      ...c.state, Status: "exited", Running: false, Paused: false, Restarting: false, Pid: 0,
+      ExitCode: code, Error: error, FinishedAt: finishedAt ?? new Date().toISOString(), OOMKilled: c.state.OOMKilled,
+    };
+    this.save(c);
+    this.emit("exit", c);
+    if (c.hostConfig.AutoRemove) {
+      await this.removeLocked(c.id, { force: true, volumes: !!c.hostConfig.AutoRemove }).catch((e) => log.warn(`auto-removing ${c.id}: ${(e as Error).message}`));
+    }
+  }
+
+  // ---- after a daemon restart ---------------------------------------------------------------
+
+  /** For each container the store says is running: find its monitor again, or record its end. */
+  async reconcile(): Promise<void> {
+    for (const c of this.byId.values()) {
+      if (c.state.Status === "removing") {
+        await this.removeLocked(c.id, { force: true, volumes: false }).catch(() => {});
+        continue;
+      }
+      if (!c.state.Running) continue;
+      const run = this.runDir(c.id);
+      const exit = this.deps.monitor.readExit(`${run}/exit.json`);
+      if (exit) {
+        await this.recordExit(c, exit.exitCode, exit.finishedAt, "");
+        continue;
+      }
+      try {
+        const conn = await this.deps.monitor.connect(`${run}/attach.sock`);
+        this.watch(c, conn, c.generation);
+        log.info(`container ${c.id.slice(0, 12)} still running (pid ${c.state.Pid})`);
+      } catch {
+        // No monitor and no exit file: the monitor was killed. If the init still lives, it is orphaned.
+        let alive = false;
+        try {
+          alive = loadContainer(this.runtimeRoot, c.id).status !== "stopped";
+        } catch { /* no runtime state */ }
+        await this.recordExit(c, alive ? 137 : 255, undefined, "the container's monitor was gone when berthd started");
+      }
+    }
+  }
+
+  // ---- signals, stop, pause -----------------------------------------------------------------
+
+  async kill(ref: string, signal: string | null): Promise<void> {
+    const c = this.find(ref);
+    let sig: number;
+    try {
+      sig = parseSignal(signal || "KILL");
+    } catch {
+      throw badRequest(`Invalid signal: ${signal}`);
+    }
+    if (!c.state.Running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+    await killContainer(this.runtimeRoot, c.id, sig, false).catch((e) => {
+      throw new ApiError(500, `Cannot kill container: ${ref}: ${e instanceof BerthError ? e.describe() : e}`);
+    });
+  }
+
+  /** Resolves when the current run has ended (or at once if it is not running). */
+  private untilExit(c: ContainerRecord): Promise<void> {
+    if (!c.state.Running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (x: ContainerRecord) => {
+        if (x.id !== c.id || x.state.Running) return;
+        this.off("state", on);
+        resolve();
+      };
+      this.on("state", on);
+    });
+  }
+
+  async stop(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
+    const c = this.find(ref);
+    if (!c.state.Running) throw notModified();
+    const stopSignal = signal || c.config.StopSignal || "SIGTERM";
+    let sig: number;
+    try {
+      sig = parseSignal(stopSignal);
+    } catch {
+      throw badRequest(`Invalid signal: ${stopSignal}`);
+    }
+    const t = timeout ?? (typeof c.config.StopTimeout === "number" ? c.config.StopTimeout : 10);
+    const gone = this.untilExit(c);
+    if (c.state.Paused) await this.unpause(ref).catch(() => {});
+    await killContainer(this.runtimeRoot, c.id, sig, false).catch(() => {});
+    const inTime = t < 0 ? await gone.then(() => true) : await Promise.race([gone.then(() => true), Bun.sleep(t * 1000).then(() => false)]);
+    if (!inTime && c.state.Running) {
+      await killContainer(this.runtimeRoot, c.id, 9, true).catch(() => {});
+      await Promise.race([gone, Bun.sleep(10_000)]);
+    }
+  }
+
+  async restart(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
+    await this.stop(ref, timeout, signal).catch((e) => {
+      if (!(e instanceof ApiError && e.status === 304)) throw e;
+    });
+    await this.start(ref);
+  }
+
+  async pause(ref: string): Promise<void> {
+    const c = this.find(ref);
+    if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
+    if (c.state.Paused) throw conflict(`Container ${c.id} is already paused`);
+    try {
+      pauseContainer(this.runtimeRoot, c.id);
+    } catch (e) {
+      throw new ApiError(500, e instanceof BerthError ? e.describe() : String(e));
+    }
+    c.state = { ...c.state, Paused: true, Status: "paused" };
+    this.save(c);
+    this.emit("pause", c);
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.find(ref);
+    if (!c.state.Paused) throw conflict(`Container ${c.id} is not paused`);
+    try {
+      resumeContainer(this.runtimeRoot, c.id);
+    } catch (e) {
+      throw new ApiError(500, e instanceof BerthError ? e.describe() : String(e));
+    }
+    c.state = { ...c.state, Paused: false, Status: "running" };
+    this.save(c);
+    this.emit("unpause", c);
+  }
+
+  // ---- wait, remove, rename -----------------------------------------------------------------
+
+  async wait(ref: string, condition: Condition, cancelled: () => boolean): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const c = this.find(ref);
+    const result = (x: ContainerRecord) => ({ StatusCode: x.state.ExitCode, Error: x.state.Error && !x.state.Running ? { Message: x.state.Error } : null });
+    if (condition === "not-running" && !c.state.Running) return result(c);
+    return new Promise((resolve) => {
+      const cleanup = () => {
+        this.off("exit", onExit);
+        this.off("destroy", onDestroy);
+        this.off("start-failed", onFailed);
+        clearInterval(poll);
+      };
+      const onExit = (x: ContainerRecord) => {
+        if (x.id !== c.id || condition === "removed") return;
+        cleanup();
+        resolve(result(x));
+      };
+      const onFailed = (x: ContainerRecord) => {
+        if (x.id !== c.id || condition === "removed") return;
+        cleanup();
+        resolve(result(x));
+      };
+      const onDestroy = (x: ContainerRecord) => {
+        if (x.id !== c.id) return;
+        cleanup();
+        resolve(result(x));
+      };
+      // A client that goes away stops waiting (docker run -d drops its wait).
+      const poll = setInterval(() => {
+        if (cancelled()) {
+          cleanup();
+          resolve(result(c));
+        }
+      }, 500);
+      this.on("exit", onExit);
+      this.on("destroy", onDestroy);
+      this.on("start-failed", onFailed);
+    });
+  }
+
+  async remove(ref: string, o: { force: boolean; volumes: boolean }): Promise<void> {
+    const c = this.find(ref);
+    if (c.state.Running && !o.force) {
+      const what = c.state.Paused ? "paused" : "running";
+      throw conflict(`You cannot remove a ${what} container ${c.id}. ${c.state.Paused ? "Unpause and then stop" : "Stop"} the container before attempting removal or force remove`);
+    }
+    if (c.state.Status === "removing" && !o.force) throw conflict(`removal of container ${c.id} is already in progress`);
+    await this.serial(c.id, () => this.removeLocked(c.id, o));
+  }
+
+  private async removeLocked(id: string, _o: { force: boolean; volumes: boolean }): Promise<void> {
+    const c = this.byId.get(id);
+    if (!c) return;
+    const wasRunning = c.state.Running;
+    c.state = { ...c.state, Status: "removing" };
+    this.store.saveState(c);
+    this.controls.get(id)?.close();
+    this.controls.delete(id);
+    // Kills the container's processes (the monitor then exits by itself) and its runtime state.
+    await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch((e) => log.warn(`removing container ${id}: ${(e as Error).message}`));
+    if (wasRunning) {
+      c.state = { ...c.state, Running: false, Paused: false, Pid: 0, ExitCode: 137, FinishedAt: new Date().toISOString() };
+      this.emit("exit", c);
+      this.emit("state", c);
+    }
+    await this.deps.rootfs.remove(id);
+    fs.rmSync(this.runDir(id), { recursive: true, force: true });
+    fs.rmSync(this.dir(id), { recursive: true, force: true });
+    this.store.remove(id);
+    this.byId.delete(id);
+    this.emit("destroy", c);
+  }
+
+  rename(ref: string, newName: string): void {
+    const c = this.find(ref);
+    const name = validateName(newName);
+    if (name === c.name) throw conflict(`Renaming a container with the same name as its current name`);
+    const other = [...this.byId.values()].find((x) => x.name === name);
+    if (other || !this.store.rename(c.id, name)) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other?.id ?? "?"}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    c.name = name;
+    this.emit("rename", c);
+  }
+
+  /** Resizes the terminal of a running container (through its monitor). */
+  resize(id: string, rows: number, cols: number): void {
+    this.controls.get(id)?.resize(rows, cols);
+  }
+
+  /** The attach socket of a running container's monitor, or undefined when it is not running. */
+  attachSocket(c: ContainerRecord): string | undefined {
+    return c.state.Running ? `${this.runDir(c.id)}/attach.sock` : undefined;
+  }
+
+  connectMonitor(socket: string): Promise<MonitorConn> {
+    return this.deps.monitor.connect(socket);
+  }
+
+  /** Closes monitor connections; the containers keep running. */
+  close(): void {
+    for (const conn of this.controls.values()) conn.close();
+    this.controls.clear();
+  }
+}

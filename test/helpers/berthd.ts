@@ -1,0 +1,154 @@
+// A private berthd for integration tests: its own socket, data root, exec root and pid file under
+// one temp directory, and a cgroup parent of its own. stop() removes every container through the
+// API, stops the daemon, then checks (and clears) what could be left: mounts under the directory,
+// monitors, cgroups. The stock docker CLI is driven against it with DOCKER_HOST.
+import fs from "node:fs";
+import { BUSYBOX, IS_ROOT, REPO, makeRootfs } from "./rootfs.ts";
+
+export { BUSYBOX, IS_ROOT, makeRootfs };
+export const BERTHD = `${REPO}/bin/berthd`;
+/** The stock docker CLI (28.x at /usr/local/bin here), else Debian's. */
+export const DOCKER_CLI = Bun.which("docker", { PATH: "/usr/local/bin:/usr/bin:/bin" }) ?? undefined;
+
+export function berthdSkipReason(): string | undefined {
+  if (!IS_ROOT) return "needs root";
+  if (!BUSYBOX) return "needs busybox-static";
+  if (!DOCKER_CLI) return "needs the docker CLI";
+  return undefined;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let counter = 0;
+
+export class Berthd {
+  readonly dir: string;
+  readonly sock: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly cgroupParent: string;
+  proc?: ReturnType<typeof Bun.spawn>;
+  private logFile: string;
+
+  constructor(readonly name = "t") {
+    this.dir = fs.mkdtempSync(`/tmp/berthd-test-${name}-`);
+    fs.chmodSync(this.dir, 0o755);
+    this.sock = `${this.dir}/berth.sock`;
+    this.dataRoot = `${this.dir}/data`;
+    this.execRoot = `${this.dir}/exec`;
+    this.logFile = `${this.dir}/berthd.log`;
+    this.cgroupParent = `/berthd-test-${process.pid}-${name}-${++counter}`;
+  }
+
+  get env(): Record<string, string> {
+    return { ...process.env, DOCKER_HOST: `unix://${this.sock}`, DOCKER_CONFIG: `${this.dir}/docker-config` } as Record<string, string>;
+  }
+
+  args(extra: string[] = []): string[] {
+    return [BERTHD, "-D", "-H", `unix://${this.sock}`, "--data-root", this.dataRoot, "--exec-root", this.execRoot,
+      "--pidfile", `${this.dir}/berthd.pid`, "--cgroup-parent", this.cgroupParent, ...extra];
+  }
+
+  /** Starts the daemon and waits until it answers _ping. */
+  async start(extra: string[] = []): Promise<void> {
+    const out = Bun.file(this.logFile);
+    this.proc = Bun.spawn(this.args(extra), { stdin: "ignore", stdout: out, stderr: Bun.file(`${this.logFile}.err`) });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (this.proc.exitCode !== null) throw new Error(`berthd exited with ${this.proc.exitCode}: ${this.log()}`);
+      try {
+        const res = await fetch("http://localhost/_ping", { unix: this.sock } as RequestInit);
+        if (res.ok) return;
+      } catch { /* not yet */ }
+      if (Date.now() > deadline) throw new Error(`berthd did not answer within 20 s: ${this.log()}`);
+      await Bun.sleep(30);
+    }
+  }
+
+  log(): string {
+    try {
+      return fs.readFileSync(`${this.logFile}.err`, "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** SIGTERM (graceful) or SIGKILL (a crash) of the daemon only. */
+  async stopDaemon(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number> {
+    if (!this.proc || this.proc.exitCode !== null) return this.proc?.exitCode ?? 0;
+    this.proc.kill(signal);
+    return await this.proc.exited;
+  }
+
+  /** The stock docker CLI against this daemon. */
+  async docker(args: string[], o: { stdin?: string | Uint8Array; timeout?: number } = {}): Promise<Result> {
+    const p = Bun.spawn([DOCKER_CLI!, ...args], {
+      env: this.env, stdin: o.stdin !== undefined ? new Blob([o.stdin]) : "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    const timer = setTimeout(() => p.kill("SIGKILL"), o.timeout ?? 60_000);
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  /** A raw API call on the socket. */
+  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
+    const res = await fetch(`http://localhost${path}`, {
+      unix: this.sock, method, headers: { ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+    } as RequestInit);
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch { /* not JSON */ }
+    return { status: res.status, json, text };
+  }
+
+  /** busybox:latest imported from Debian's busybox-static, CMD sh (the seed's image). */
+  async importBusybox(tag = "busybox:latest"): Promise<string> {
+    const root = `${this.dir}/bb-rootfs`;
+    if (!fs.existsSync(root)) makeRootfs(root);
+    const tar = `${this.dir}/bb.tar`;
+    if (!fs.existsSync(tar)) {
+      const t = Bun.spawnSync(["tar", "-C", root, "-cf", tar, "."]);
+      if (t.exitCode !== 0) throw new Error(`tar: ${t.stderr}`);
+    }
+    const r = await this.docker(["import", "-c", 'CMD ["sh"]', tar, tag]);
+    if (r.code !== 0) throw new Error(`docker import: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Removes all containers, stops the daemon, and clears what a bug could have left. */
+  async stop(): Promise<string[]> {
+    const leftovers: string[] = [];
+    if (this.proc && this.proc.exitCode === null) {
+      const ids = (await this.docker(["ps", "-aq", "--no-trunc"])).stdout.split("\n").filter(Boolean);
+      if (ids.length) await this.docker(["rm", "-f", ...ids]);
+      await this.stopDaemon("SIGTERM");
+    }
+    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+      const mp = line.split(" ")[4];
+      if (mp && mp.startsWith(this.dir)) {
+        leftovers.push(`mount ${mp}`);
+        Bun.spawnSync(["umount", "-l", mp]);
+      }
+    }
+    for (const h of ["", "cpu", "memory", "pids", "freezer", "devices", "blkio", "cpuset", "unified", "systemd", "hugetlb", "net_cls", "perf_event"]) {
+      const d = `/sys/fs/cgroup/${h}${h ? "/" : ""}${this.cgroupParent.slice(1)}`;
+      if (fs.existsSync(d) && h !== "") {
+        leftovers.push(`cgroup ${d}`);
+        for (const sub of fs.readdirSync(d, { withFileTypes: true })) if (sub.isDirectory()) fs.rmdirSync(`${d}/${sub.name}`, { recursive: false } as never);
+        try {
+          fs.rmdirSync(d);
+        } catch { /* busy: reported */ }
+      }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    return leftovers;
+  }
+}
