@@ -1,0 +1,93 @@
+// /images/…: import, load, save, list, inspect, history, tag, rmi, prune. The image service does
+// the work; these handlers read the request and shape the stream on the wire.
+import type { Router } from "../router.ts";
+import type { Context } from "../context.ts";
+import type { Engine } from "../../engine.ts";
+import { ApiError, badRequest } from "../../errors.ts";
+
+/** The request body as a stream (chunked or not; the content type is not trusted). */
+async function* body(ctx: Context): AsyncIterable<Uint8Array> {
+  for await (const c of ctx.req) yield c as Uint8Array;
+}
+
+function startJsonStream(ctx: Context) {
+  const res = ctx.res!;
+  res.writeHead(200, { "Content-Type": "application/json" });
+  return (msg: unknown) => res.write(JSON.stringify(msg) + "\r\n");
+}
+
+async function pipeOut(ctx: Context, contentType: string, stream: AsyncIterable<Uint8Array>): Promise<void> {
+  const res = ctx.res!;
+  res.writeHead(200, { "Content-Type": contentType });
+  for await (const chunk of stream) {
+    if (ctx.closed) break;
+    if (!res.write(chunk)) await new Promise((ok) => res.once("drain", ok));
+  }
+  res.end();
+}
+
+export function register(r: Router, engine: Engine): void {
+  const images = engine.images;
+
+  r.post("/images/create", async (ctx) => {
+    const src = ctx.query.get("fromSrc");
+    if (src === null) {
+      const from = ctx.query.get("fromImage") ?? "";
+      const tag = ctx.query.get("tag");
+      const ref = tag && !from.includes("@") ? `${from}:${tag}` : from;
+      throw new ApiError(404, `pulling ${ref} is not supported yet: berthd has no registry client; bring images in with docker load or docker import`);
+    }
+    if (src !== "-") throw badRequest("import from a URL is not supported: pipe the tarball (docker import - or a file)");
+    let repo = ctx.query.get("repo") ?? "";
+    const tag = ctx.query.get("tag");
+    if (tag) repo = `${repo}:${tag}`;
+    const id = await images.importTar(body(ctx), { ref: repo || undefined, changes: ctx.query.getAll("changes"), message: ctx.query.get("message") ?? "" });
+    const send = startJsonStream(ctx);
+    send({ status: id });
+    ctx.res!.end();
+  });
+
+  r.post("/images/load", async (ctx) => {
+    const quiet = ctx.flag("quiet");
+    const loaded = await images.load(body(ctx));
+    const send = startJsonStream(ctx);
+    for (const l of loaded) send({ stream: `Loaded image${l.startsWith("sha256:") ? " ID" : ""}: ${l}\n` });
+    void quiet; // one message per image either way; there is no progress bar to suppress
+    ctx.res!.end();
+  });
+
+  r.get("/images/get", async (ctx) => {
+    const names = ctx.query.getAll("names");
+    if (!names.length) throw badRequest("no image names given");
+    const stream = images.save(names); // resolves every name first: an unknown one is a 404 before streaming
+    await pipeOut(ctx, "application/x-tar", await stream);
+  });
+
+  r.get("/images/{name:.*}/get", async (ctx) => {
+    await pipeOut(ctx, "application/x-tar", await images.save([ctx.params.name]));
+  });
+
+  r.get("/images/json", (ctx) => images.list({ all: ctx.flag("all"), digests: ctx.flag("digests"), filters: ctx.filters() }));
+
+  r.get("/images/{name:.*}/json", (ctx) => images.inspect(ctx.params.name));
+
+  r.get("/images/{name:.*}/history", (ctx) => images.history(ctx.params.name));
+
+  r.post("/images/{name:.*}/tag", (ctx) => {
+    const repo = ctx.query.get("repo");
+    if (!repo) throw badRequest("repository name must have at least one component");
+    images.tag(ctx.params.name, repo, ctx.query.get("tag") || "latest");
+    ctx.res!.writeHead(201, { "Content-Length": 0 });
+    ctx.res!.end();
+  });
+
+  r.delete("/images/{name:.*}", (ctx) =>
+    images.remove(ctx.params.name, { force: ctx.flag("force"), noprune: ctx.flag("noprune") }),
+  );
+
+  r.post("/images/prune", (ctx) => images.prune(ctx.filters()));
+
+  r.get("/images/search", () => {
+    throw new ApiError(501, "image search needs a registry, and berthd has no registry client yet");
+  });
+}
