@@ -40,6 +40,7 @@ export class Engine {
       this.waiting.delete(c.id);
     };
     containers.on("destroy", ended);
+    containers.on("start-failed", ended);
     const attrs = (c: ContainerRecord, extra: Record<string, string> = {}) => ({ ...(c.config.Labels ?? {}), image: c.imageRef, name: c.name, ...extra });
     const pub = (action: string, extra?: (c: ContainerRecord) => Record<string, string>) => (c: ContainerRecord) =>
       this.events.publish("container", action, c.id, attrs(c, extra?.(c)));

@@ -14,6 +14,7 @@ import { initialState, type ContainerRecord } from "../../src/engine/containers/
 import { follow, readAll, timeSeconds } from "../../src/engine/logs/jsonfile.ts";
 import { frame, parseDetachKeys } from "../../src/engine/containers/attach.ts";
 import { ApiError } from "../../src/engine/errors.ts";
+import { resolveUser } from "../../src/engine/containers/user.ts";
 
 const tmp = fs.mkdtempSync(`${os.tmpdir()}/berth-engine-unit-`);
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -211,5 +212,20 @@ describe("attach framing", () => {
     expect(parseDetachKeys("ctrl-a,x")).toEqual([1, 120]);
     expect(parseDetachKeys(undefined)).toBeUndefined();
     expect(() => parseDetachKeys("ctrl-é")).toThrow(/Invalid detach keys/);
+  });
+});
+
+describe("--user", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33::/var/www:/bin/sh\n";
+  const group = "root:x:0:\nwww:x:33:\nstaff:x:50:www\n";
+  it("looks names up in the container's files, as dockerd does", () => {
+    expect(resolveUser("www", passwd, group)).toEqual({ uid: 33, gid: 33, additionalGids: [50] });
+    expect(resolveUser("1000", passwd, group)).toEqual({ uid: 1000, gid: 0 });
+    expect(resolveUser("1000:1000", passwd, group)).toEqual({ uid: 1000, gid: 1000 });
+    expect(resolveUser("0:staff", passwd, group)).toEqual({ uid: 0, gid: 50 });
+    expect(resolveUser("root", passwd, group, ["33"])).toEqual({ uid: 0, gid: 0, additionalGids: [33] });
+    expect(apiErr(() => resolveUser("nobody", passwd, group)).message).toBe("unable to find user nobody: no matching entries in passwd file");
+    expect(apiErr(() => resolveUser("0:nogroup", passwd, group)).status).toBe(400);
+    expect(apiErr(() => resolveUser("4294967295", passwd, group)).status).toBe(400);
   });
 });

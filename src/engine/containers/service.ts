@@ -244,6 +244,7 @@ export class ContainerService extends EventEmitter {
       c.state = { ...c.state, Error: message, ExitCode: /not found|no such file/i.test(message) ? 127 : /permission denied|not executable/i.test(message) ? 126 : 128 };
       this.save(c);
       this.emit("start-failed", c);
+      if (c.hostConfig.AutoRemove) await this.removeLocked(id, { force: true, volumes: false }).catch(() => {});
       if (e instanceof ApiError) throw e;
       // The CLI maps these words to 127/126 (docker run's exit codes), as it does with dockerd's.
       throw new ApiError(/not found|no such file|permission denied|not executable/i.test(message) ? 400 : 500,
