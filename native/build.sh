@@ -11,3 +11,8 @@ fi
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
   -o berth-executor.tmp main.c plan.c mounts.c process.c console.c hooks.c
 mv berth-executor.tmp berth-executor
+cd ../monitor
+# The per-container monitor (berthd): small and static too, so a container outlives any library upgrade.
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
+  -o berth-monitor.tmp monitor.c util.c log.c
+mv berth-monitor.tmp berth-monitor

@@ -22,6 +22,8 @@ export interface ExecOptions {
   dryRun?: boolean;
   /** where dry-run output goes (default: stdout) */
   sinks?: Sinks;
+  /** run the executor under this argv prefix (berthd's monitor; see LaunchOptions.wrap) */
+  wrap?: string[];
 }
 
 /** The container's config as created (berth saves a copy next to its state). */
@@ -61,7 +63,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let launched: Awaited<ReturnType<typeof launch>> | undefined;
   const pending: NodeJS.Signals[] = []; // arrived before we held the handle: delivered right after
   if (!o.detach) for (const s of FORWARDED) process.on(s, () => (launched ? launched.kill(s) : pending.push(s)));
-  launched = await launch(plan, { preserveFds: o.preserveFds });
+  launched = await launch(plan, { preserveFds: o.preserveFds, wrap: o.wrap });
   for (const s of pending) launched.kill(s);
   if (launched.error) throw launched.error;
   if (o.pidFile) writePidFile(o.pidFile, launched.initPid);

@@ -31,6 +31,8 @@ export interface RunOptions {
   systemdCgroup?: boolean;
   /** where warnings and dry-run output go (default: stderr/stdout) */
   sinks?: Sinks;
+  /** run the executor under this argv prefix (berthd's monitor; see LaunchOptions.wrap) */
+  wrap?: string[];
 }
 
 type Mode = "foreground" | "detach" | "create";
@@ -150,6 +152,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     mark("cgroup created");
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
+      wrap: o.wrap,
       onHookPoint: async (pid) => {
         // prestart (deprecated, same moment) and createRuntime: host side, init paused.
         await runHooks("prestart", o.spec.hooks?.prestart, ociState("creating", pid));

@@ -36,6 +36,12 @@ export interface LaunchOptions {
    * and return the state JSON the init's own hooks get on stdin. A throw aborts the start.
    */
   onHookPoint?: (initPid: number) => Promise<Uint8Array>;
+  /**
+   * An argv prefix that runs the executor for us (berthd's monitor): spawned as
+   * [...wrap, "--keep-fd", ctl, "--", executor, ctl] with no stdio of ours; it gives the
+   * executor the container's stdio and outlives this process. `exited` is then the wrapper's.
+   */
+  wrap?: string[];
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -56,9 +62,11 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const ctlIndex = 3 + preserve;
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn([EXECUTOR_PATH, String(ctlIndex)], {
-      stdio: [...(opts.stdio ?? ["inherit", "inherit", "inherit"]), ...extra, "pipe"] as never,
-    });
+    const argv = opts.wrap
+      ? [...opts.wrap, "--keep-fd", String(ctlIndex), "--", EXECUTOR_PATH, String(ctlIndex)]
+      : [EXECUTOR_PATH, String(ctlIndex)];
+    const stdio = opts.wrap ? ["ignore", "ignore", "ignore"] : (opts.stdio ?? ["inherit", "inherit", "inherit"]);
+    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe"] as never });
   } catch (e) {
     throw new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
       phase: "executor", hint: "run `npm install` to build it",
