@@ -5,6 +5,7 @@ import { badRequest, notFound } from "../../errors.ts";
 import { SIGNALS } from "../../../runtime/linux.ts";
 import type { Namespace, Process, Spec } from "../../../runtime/spec/types.ts";
 import { checkConfig, checkHostConfig } from "./fields.ts";
+import { parseExtraHosts } from "./files.ts";
 import { realHost } from "./host.ts";
 import { buildMounts } from "./mounts.ts";
 import { capabilities, processArgs, processCwd, processEnv, resolveUser, rlimits } from "./process.ts";
@@ -63,6 +64,7 @@ export function buildSpec(input: SpecInput): SpecOutput {
   const image = input.image ?? {};
   const warnings: string[] = [];
   checkStopSignal(config.StopSignal);
+  parseExtraHosts(hc.ExtraHosts);
 
   const net = networkMode(hc, input.bridgeAs ?? "none", warnings);
   const ipc = namespaceMode(hc, "IpcMode", ["private", "shareable", "host", "none"]) || "private";
