@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { buildSpec, type HostAccess } from "../../src/engine/containers/spec/index.ts";
 import { digest } from "../helpers/spec-normalise.ts";
+import { CAPABILITIES } from "../../src/runtime/linux.ts";
 
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(import.meta.dir, "../fixtures/engine-spec/dockerd.json"), "utf8"));
 const ID = "f".repeat(64);
@@ -17,11 +18,11 @@ const host: HostAccess = {
   device: (p) => (HOST_DEVS[p] ? { path: p, type: "c", major: HOST_DEVS[p][0], minor: HOST_DEVS[p][1], fileMode: 0o666, uid: 0, gid: 0 } : undefined),
   devices: () => [],
   hostname: () => "vm",
-  lastCap: () => 40,
+  caps: () => [...CAPABILITIES],
   cpus: () => ({ count: 2, cpuset: "0-1", mems: "0" }),
 };
 // Capabilities dockerd 20.10's library does not know (it stops at CAP_AUDIT_READ); Berth grants
-// what the running kernel has.
+// what the daemon holds.
 const NEWER_CAPS = ["CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"];
 
 function ours(name: string) {

@@ -8,6 +8,7 @@ import { compileSeccomp } from "../../src/runtime/seccomp/index.ts";
 import { runFilter } from "../../src/runtime/seccomp/bpf-interpreter.ts";
 import { ARCHES } from "../../src/runtime/seccomp/tables.ts";
 import { validateSpec } from "../../src/runtime/spec/validate.ts";
+import { CAPABILITIES } from "../../src/runtime/linux.ts";
 
 const ID = "0123456789ab" + "c".repeat(52);
 const dev = (path: string, type: "c" | "b", major: number, minor: number, fileMode = 0o666): HostDevice => ({ path, type, major, minor, fileMode, uid: 0, gid: 0 });
@@ -21,7 +22,7 @@ export const fakeHost: HostAccess = {
   },
   devices: () => HOST_DEVICES,
   hostname: () => "thehost",
-  lastCap: () => 40,
+  caps: () => [...CAPABILITIES],
   cpus: () => ({ count: 2, cpuset: "0-1", mems: "0" }),
 };
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/bin/false\nalice:x:1000:1000::/home/alice:/bin/sh\n";
@@ -106,8 +107,12 @@ describe("process", () => {
     expect(caps({ Privileged: true }).bounding!.length).toBe(41);
     expect(caps({}, { User: "1000" })).toEqual({ bounding: def.bounding });
     expect(bad({}, { CapAdd: ["BOGUS"] })).toBe('invalid CapAdd: unknown capability: "CAP_BOGUS"');
-    // A kernel without the newest capabilities: they are left out rather than failing capset.
-    expect(build({}, { Privileged: true }, { host: { ...fakeHost, lastCap: () => 37 } }).spec.process!.capabilities!.bounding!.length).toBe(38);
+    // "All" is what the daemon holds: a host without CAP_SYS_RESOURCE in its bounding set.
+    const held = CAPABILITIES.filter((c) => c !== "CAP_SYS_RESOURCE");
+    const h = { ...fakeHost, caps: () => held };
+    expect(build({}, { Privileged: true }, { host: h }).spec.process!.capabilities!.bounding).toEqual(held);
+    expect(build({}, { CapAdd: ["ALL"] }, { host: h }).spec.process!.capabilities!.bounding).not.toContain("CAP_SYS_RESOURCE");
+    expect(build({}, { CapAdd: ["SYS_RESOURCE"] }, { host: h }).spec.process!.capabilities!.bounding).toContain("CAP_SYS_RESOURCE");
   });
 
   test("ulimits, oom score, no-new-privileges", () => {

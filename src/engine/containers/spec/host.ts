@@ -2,6 +2,7 @@
 // capability, the CPUs and memory nodes this process may use.
 import fs from "node:fs";
 import os from "node:os";
+import { CAPABILITIES } from "../../../runtime/linux.ts";
 import type { HostAccess, HostDevice } from "./types.ts";
 
 function devOf(path: string, st: fs.BigIntStats): HostDevice | undefined {
@@ -67,12 +68,13 @@ export const realHost: HostAccess = {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   },
   hostname: () => os.hostname(),
-  lastCap() {
+  caps() {
+    let mask = (1n << BigInt(CAPABILITIES.length)) - 1n;
     try {
-      return parseInt(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"), 10);
-    } catch {
-      return 40;
-    }
+      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+      if (m) mask = BigInt(`0x${m[1]}`);
+    } catch { /* no /proc: assume every capability */ }
+    return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
   },
   cpus() {
     const count = os.cpus().length || 1;

@@ -81,7 +81,7 @@ export function buildSpec(input: SpecInput): SpecOutput {
   const hostname = (config.Hostname as string) || (net === "host" || uts === "host" ? host.hostname() : input.id.slice(0, 12));
   const sec = parseSecurityOpts(hc.SecurityOpt);
   warnings.push(...sec.warnings);
-  const caps = capabilities(hc, host.lastCap());
+  const caps = capabilities(hc, host.caps());
   const user = resolveUser((config.User as string) || (image.User as string) || "", input.passwd, input.group, (hc.GroupAdd ?? []) as string[]);
 
   const process: Process = {

@@ -134,10 +134,6 @@ export const DEFAULT_CAPS = [
   "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-/** Every capability the running kernel knows, in bit order. */
-export function allCaps(lastCap: number): string[] {
-  return CAPABILITIES.slice(0, Math.max(0, Math.min(CAPABILITIES.length, lastCap + 1)));
-}
 
 function normCap(c: string, field: string): string {
   const up = c.toUpperCase();
@@ -150,15 +146,16 @@ function normCap(c: string, field: string): string {
 /**
  * Default set ± CapAdd/CapDrop, docker's way: "ALL" in CapAdd starts from every capability,
  * "ALL" in CapDrop from none; drops come off the defaults, adds are appended in the order given.
- * A capability the kernel does not have is left out (a --cap-add of it would fail in capset).
+ * "Every capability" is what the daemon holds (`held`, in bit order); a capability named
+ * explicitly is kept even if not held, so the runtime's capset error says which one.
  */
-export function capabilities(hc: Json, lastCap: number): string[] {
-  const all = allCaps(lastCap);
+export function capabilities(hc: Json, held: readonly string[]): string[] {
+  const all = [...held];
   if (hc.Privileged) return all;
   const adds = ((hc.CapAdd ?? []) as string[]).map((c) => normCap(c, "CapAdd"));
   const drops = ((hc.CapDrop ?? []) as string[]).map((c) => normCap(c, "CapDrop"));
   // An explicit add wins over the same drop (the add is applied last).
   const base = (adds.includes("ALL") ? [...all] : drops.includes("ALL") ? [] : [...DEFAULT_CAPS]).filter((c) => !drops.includes(c));
   for (const c of adds) if (c !== "ALL" && !base.includes(c)) base.push(c);
-  return base.filter((c) => all.includes(c));
+  return base;
 }

@@ -26,8 +26,12 @@ export interface HostAccess {
   devices(): HostDevice[];
   /** the host's host name, for --network host and --uts host */
   hostname(): string;
-  /** the highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap) */
-  lastCap(): number;
+  /**
+   * the capabilities this daemon may hand out: its own bounding set (CapBnd). "All" capabilities
+   * (--privileged, --cap-add ALL) means these: a kernel or a parent container may hold back some,
+   * and asking capset for more fails the container (dockerd's runc does, on such hosts).
+   */
+  caps(): string[];
   /** number of online CPUs, and the cpuset the daemon may use ("0-1") */
   cpus(): { count: number; cpuset: string; mems: string };
 }
