@@ -398,3 +398,45 @@ describe("per-container files", () => {
     expect(resolvConf({ host, dns: ["1.1.1.1"], dnsSearch: ["x.y"] })).toBe("# c\nnameserver 1.1.1.1\nsearch x.y\noptions edns0\n");
   });
 });
+
+describe("the CLI's real create body (docker-api-map.md, Appendix B)", () => {
+  const body = {
+    Hostname: "myhost", Domainname: "", User: "1000:1000", AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false,
+    OpenStdin: false, StdinOnce: false, Env: ["FOO=bar"], Cmd: ["-c", "id; pwd"], Image: "busybox", Volumes: {}, WorkingDir: "/data",
+    Entrypoint: ["/bin/sh"], OnBuild: null, Labels: {},
+    HostConfig: {
+      Binds: ["/host/dir:/data"], ContainerIDFile: "", LogConfig: { Type: "", Config: {} }, NetworkMode: "default", PortBindings: {},
+      RestartPolicy: { Name: "no", MaximumRetryCount: 0 }, AutoRemove: true, VolumeDriver: "", VolumesFrom: null, ConsoleSize: [0, 0],
+      CapAdd: null, CapDrop: ["ALL"], CgroupnsMode: "", Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
+      IpcMode: "", Cgroup: "", Links: null, OomScoreAdj: 0, PidMode: "", Privileged: false, PublishAllPorts: false, ReadonlyRootfs: true,
+      SecurityOpt: null, UTSMode: "", UsernsMode: "", ShmSize: 0, Isolation: "", CpuShares: 0, Memory: 67108864, NanoCpus: 500000000,
+      CgroupParent: "", BlkioWeight: 0, BlkioWeightDevice: [], CpuPeriod: 0, CpuQuota: 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0,
+      CpusetCpus: "", CpusetMems: "", Devices: [], DeviceCgroupRules: null, DeviceRequests: null, MemoryReservation: 0, MemorySwap: 0,
+      MemorySwappiness: -1, OomKillDisable: false, PidsLimit: 50, Ulimits: [], CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0,
+      IOMaximumBandwidth: 0, MaskedPaths: null, ReadonlyPaths: null,
+    },
+  };
+  test("builds what dockerd would run", () => {
+    const { HostConfig, ...config } = body;
+    const out = buildSpec(input(config, HostConfig));
+    const s = out.spec;
+    expect(s.process!.args).toEqual(["/bin/sh", "-c", "id; pwd"]);
+    expect(s.process!.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 50] });
+    expect(s.process!.cwd).toBe("/data");
+    expect(s.process!.env).toEqual(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=myhost", "FOO=bar"]);
+    expect(s.process!.capabilities).toEqual({ bounding: [] });
+    expect(s.hostname).toBe("myhost");
+    expect(s.root!.readonly).toBe(true);
+    expect(s.linux!.resources!.memory).toEqual({ limit: 67108864, swap: 134217728 });
+    expect(s.linux!.resources!.cpu).toEqual({ period: 100000, quota: 50000 });
+    expect(s.linux!.resources!.pids).toEqual({ limit: 50 });
+    expect(s.mounts!.find((m) => m.destination === "/data")).toEqual({ destination: "/data", type: "bind", source: "/host/dir", options: ["rbind", "rprivate"] });
+    expect(out.mkdirs).toEqual(["/host/dir"]);
+    expect(out.warnings.length).toBe(1); // the default network, as none
+    expect(s.linux!.seccomp!.syscalls!.flatMap((x) => x.names)).not.toContain("chroot");
+  });
+  test("unsupported requests are refused, not ignored", () => {
+    expect(bad({}, { VolumesFrom: ["other"] })).toContain("VolumesFrom is not supported yet");
+    expect(bad({}, { DeviceRequests: [{ Driver: "", Capabilities: [["gpu"]] }] })).toBe('could not select device driver "" with capabilities: [["gpu"]]');
+  });
+});

@@ -18,7 +18,7 @@ export const HOST_FIELDS: Record<string, Kind> = {
   MemoryReservation: "int64", MemorySwap: "int64", MemorySwappiness: "int64", OomKillDisable: "bool",
   PidsLimit: "int64", Ulimits: "[]object", Mounts: "[]object", MaskedPaths: "[]string", ReadonlyPaths: "[]string",
   Init: "bool", Annotations: "map[string]string", ConsoleSize: "[2]uint", KernelMemory: "int64",
-  LogConfig: "object", RestartPolicy: "object", PortBindings: "object",
+  LogConfig: "object", RestartPolicy: "object", PortBindings: "object", VolumesFrom: "[]string", DeviceRequests: "[]object",
 };
 
 function jsonType(v: unknown): string {

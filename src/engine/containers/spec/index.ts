@@ -74,6 +74,8 @@ export function buildSpec(input: SpecInput): SpecOutput {
   const oom = hc.OomScoreAdj ?? 0;
   if (oom < -1000 || oom > 1000) throw badRequest(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
   if (hc.UsernsMode && hc.UsernsMode !== "host") throw badRequest(`user namespaces are not supported yet (HostConfig.UsernsMode "${hc.UsernsMode}")`);
+  if ((hc.VolumesFrom ?? []).length) throw badRequest("VolumesFrom is not supported yet (HostConfig.VolumesFrom)");
+  if ((hc.DeviceRequests ?? []).length) throw badRequest(`could not select device driver "${hc.DeviceRequests[0]?.Driver ?? ""}" with capabilities: ${JSON.stringify(hc.DeviceRequests[0]?.Capabilities ?? [])}`);
   const cgroupns = (hc.CgroupnsMode as string | undefined) || "host";
   if (cgroupns !== "host" && cgroupns !== "private") throw badRequest(`invalid cgroup namespace mode: ${cgroupns}`);
 
