@@ -2,7 +2,7 @@
 // user, capabilities, seccomp, mounts, resources, devices, namespaces, and dockerd's 400s.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/engine/errors.ts";
-import { buildSpec, cgroupsPathFor, hostsFile, resolvConf, type HostAccess, type HostDevice, type SpecInput } from "../../src/engine/containers/spec/index.ts";
+import { buildSpec, cgroupsPathFor, containerFiles, hostsFile, resolvConf, type HostAccess, type HostDevice, type SpecInput } from "../../src/engine/containers/spec/index.ts";
 import { DEFAULT_PROFILE, resolveProfile } from "../../src/engine/containers/spec/seccomp-default.ts";
 import { compileSeccomp } from "../../src/runtime/seccomp/index.ts";
 import { runFilter } from "../../src/runtime/seccomp/bpf-interpreter.ts";
@@ -208,6 +208,14 @@ describe("mounts", () => {
     expect(bad({}, { ShmSize: -1 })).toBe("SHM size can not be less than 0");
   });
 
+  test("image VOLUMEs: anonymous volumes through the resolver, else a warning", () => {
+    const image = { Volumes: { "/var/lib/db": {} } };
+    expect(build({}, {}, { image }).warnings).toEqual(["the image's volume /var/lib/db stays in the container's own filesystem: volumes are not supported yet"]);
+    const m = build({}, {}, { image, volume: (n, d) => `/vols/anon${d}` }).spec.mounts!.find((x) => x.destination === "/var/lib/db");
+    expect(m).toEqual({ destination: "/var/lib/db", type: "bind", source: "/vols/anon/var/lib/db", options: ["rbind", "rprivate"] });
+    expect(build({}, { Binds: ["/tmp:/var/lib/db"] }, { image }).warnings).toEqual([]);
+  });
+
   test("read-only rootfs makes the three files read-only too", () => {
     const s = build({}, { ReadonlyRootfs: true }).spec;
     expect(s.root).toEqual({ path: "/r", readonly: true });
@@ -390,6 +398,15 @@ describe("per-container files", () => {
     expect(err(() => hostsFile({ extraHosts: ["foo:notanip"] })).message).toBe('invalid IP address in add-host: "notanip"');
     expect(bad({}, { ExtraHosts: ["foo"] })).toContain("invalid IP address in add-host");
   });
+  test("containerFiles: all three from a HostConfig; host network keeps the host's files", () => {
+    const f = containerFiles({ hostConfig: { ExtraHosts: ["a:10.0.0.1"], Dns: ["9.9.9.9"] }, hostname: "h1", hostHosts: "127.0.0.1 vm\n", hostResolvConf: "nameserver 127.0.0.53\n" });
+    expect(f.hostname).toBe("h1\n");
+    expect(f.hosts.endsWith("10.0.0.1\ta\n")).toBe(true);
+    expect(f.resolvConf).toBe("nameserver 9.9.9.9\n");
+    const h = containerFiles({ hostConfig: { NetworkMode: "host" }, hostname: "vm", hostHosts: "127.0.0.1 vm\n", hostResolvConf: "nameserver 127.0.0.53\n" });
+    expect(h).toEqual({ hosts: "127.0.0.1 vm\n", hostname: "vm\n", resolvConf: "nameserver 127.0.0.53\n" });
+  });
+
   test("resolv.conf: loopback nameservers dropped (Google's as a fallback), --dns replaces", () => {
     const host = "# c\nnameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch lan\noptions edns0\n";
     expect(resolvConf({ host })).toBe("# c\nnameserver 10.0.0.1\nsearch lan\noptions edns0\n");

@@ -81,3 +81,23 @@ export function resolvConf(o: ResolvInput): string {
   if (own && !out.some((l) => /^\s*nameserver\s/.test(l))) out.push(...DEFAULT_NS);
   return out.join("\n") + "\n";
 }
+
+export interface ContainerFilesInput {
+  hostConfig: Record<string, any>;
+  /** SpecOutput.hostname */
+  hostname: string;
+  /** the host's /etc/hosts and /etc/resolv.conf contents */
+  hostHosts: string;
+  hostResolvConf: string;
+}
+
+/** The three files' contents for one container, from its HostConfig (what the lead writes). */
+export function containerFiles(o: ContainerFilesInput): { hosts: string; hostname: string; resolvConf: string } {
+  const hc = o.hostConfig;
+  const networkMode = hc.NetworkMode === "host" ? "host" : "none";
+  return {
+    hosts: hostsFile({ networkMode, hostHosts: o.hostHosts, extraHosts: hc.ExtraHosts }),
+    hostname: hostnameFile(o.hostname),
+    resolvConf: resolvConf({ host: o.hostResolvConf, networkMode, dns: hc.Dns, dnsSearch: hc.DnsSearch, dnsOptions: hc.DnsOptions }),
+  };
+}

@@ -150,6 +150,19 @@ export function buildMounts(input: SpecInput, host: HostAccess, o: { privileged:
     if (seen.has(m.destination)) throw badRequest(`Duplicate mount point: ${m.destination}`);
     seen.add(m.destination);
   }
+  // VOLUME entries of the image (and Config.Volumes): docker gives each an anonymous volume.
+  const declared = { ...((input.image?.Volumes ?? {}) as Json), ...((input.config.Volumes ?? {}) as Json) };
+  for (const dst of Object.keys(declared)) {
+    if (!dst.startsWith("/")) continue;
+    const destination = clean(dst);
+    if (seen.has(destination)) continue;
+    if (input.volume) {
+      user.push({ destination, type: "bind", source: input.volume("", destination), options: ["rbind", "rprivate"] });
+      seen.add(destination);
+    } else {
+      warnings.push(`the image's volume ${destination} stays in the container's own filesystem: volumes are not supported yet`);
+    }
+  }
   const ro = o.readonlyRootfs ? ["ro"] : [];
   const special: UserMount[] = [
     { destination: "/etc/resolv.conf", type: "bind", source: input.files.resolvConfPath, options: ["rbind", ...ro, "rprivate"] },
