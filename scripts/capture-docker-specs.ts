@@ -27,7 +27,11 @@ try {
     resources: ["--network", "none", "--memory", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "1.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--cpuset-mems", "0", "--pids-limit", "50"],
     resources2: ["--network", "none", "--memory", "64m", "--cpu-quota", "50000", "--cpu-period", "200000", "--pids-limit", "-1", "--oom-kill-disable", "--memory-swappiness", "10"],
     user: ["--network", "none", "--user", "1000:1000", "--group-add", "10", "-w", "/tmp", "-e", "FOO=bar", "-h", "myhost", "--domainname", "example.org"],
-    username: ["--network", "none", "--user", "daemon", "--group-add", "users"],
+    username: ["--network", "none", "--user", "nobody", "--group-add", "nogroup", "--cap-add", "NET_ADMIN"],
+    cgroupns: ["--network", "none", "--cgroupns", "private", "--ipc", "none"],
+    rotmpfs: ["--network", "none", "--read-only", "--tmpfs", "/run", "--mount", "type=tmpfs,dst=/ro,readonly", "--dns", "1.1.1.1", "--dns-search", "example.org"],
+    blkio: ["--network", "none", "--blkio-weight", "300", "--memory", "32m", "--memory-swap", "-1", "--kernel-memory", "0"],
+    hostmask: ["--network", "none", "--security-opt", "systempaths=unconfined", "--security-opt", "no-new-privileges:false"],
     ulimit: ["--network", "none", "--ulimit", "nofile=1000:2000", "--ulimit", "nproc=50"],
     device: ["--network", "none", "--device", "/dev/zero:/dev/myzero:rw", "--device", "/dev/null", "--device", "/dev/full:/dev/f:r", "--device-cgroup-rule", "c 1:3 mr", "--device-cgroup-rule", "b *:* m"],
     sysctl: ["--network", "none", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.msgmax=65536"],
@@ -76,7 +80,21 @@ try {
     memres: ["--memory", "64m", "--memory-reservation", "128m"],
     cpushares: ["--cpu-shares", "1"],
     sharesbig: ["--cpu-shares", "300000"],
-    blkio: ["--cpu-period", "100"],
+    period: ["--cpu-period", "100"],
+    cgrule: ["--device-cgroup-rule", "x 1:2 r"],
+    stopsig: ["--stop-signal", "SIGBOGUS"],
+    cpusbig: ["--cpus", "5"],
+    swappiness: ["--memory-swappiness", "200"],
+    blkiolow: ["--blkio-weight", "5"],
+    workdir: ["-w", "rel"],
+    tmpfsmount: ["--mount", "type=tmpfs,src=/tmp,dst=/x"],
+    bindnotarget: ["--mount", "type=bind,src=/tmp"],
+    mountnpipe: ["--mount", "type=npipe,src=/tmp,dst=/x"],
+    capdropbad: ["--cap-drop", "NOPE"],
+    resbig: ["--memory-reservation", "1k"],
+    addhost: ["--add-host", "foo:notanip"],
+    bindroot: ["-v", "/tmp:/"],
+    sysctlipc: ["--ipc", "host", "--sysctl", "kernel.msgmax=1"],
   };
   if (!only || only.includes("errors")) {
     for (const [name, args] of Object.entries(errors)) {
@@ -114,4 +132,6 @@ try {
   console.log(`${calls.length} creates captured in ${out}`);
 } finally {
   d.stop();
+  // dockerd's -v makes a missing host directory: the error cases above make this one.
+  try { fs.rmdirSync("/nonexistent-ctrspec"); } catch { /* not made */ }
 }

@@ -15,12 +15,16 @@ for (const f of fs.readdirSync(dir).filter((f) => f.startsWith("cap-") && f.ends
   const ins = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"))[0];
   const spec = JSON.parse(fs.readFileSync(`${dir}/cap-${name}.json`, "utf8"));
   const hc = set(ins.HostConfig);
+  // The CLI sends systempaths=unconfined as empty MaskedPaths/ReadonlyPaths.
+  for (const k of ["MaskedPaths", "ReadonlyPaths"]) if (Array.isArray(ins.HostConfig[k]) && !ins.HostConfig[k].length) hc[k] = [];
   // Fields dockerd fills in itself (and that the CLI does not send).
-  for (const k of ["LogConfig", "RestartPolicy", "ConsoleSize", "Runtime", "CgroupnsMode", "MemorySwappiness"]) if (!(k === "MemorySwappiness" && ins.HostConfig[k] !== null && ins.HostConfig[k] >= 0)) delete hc[k];
+  for (const k of ["LogConfig", "RestartPolicy", "ConsoleSize", "Runtime"]) delete hc[k];
+  if (hc.CgroupnsMode === "host") delete hc.CgroupnsMode;
+  if (!(ins.HostConfig.MemorySwappiness >= 0)) delete hc.MemorySwappiness;
   if (ins.HostConfig.ShmSize === 64 * 1024 * 1024) delete hc.ShmSize;
   // dockerd stores its default masked/read-only lists in the container; the CLI sends null.
-  delete hc.MaskedPaths;
-  delete hc.ReadonlyPaths;
+  if ((hc.MaskedPaths as string[] | undefined)?.length) delete hc.MaskedPaths;
+  if ((hc.ReadonlyPaths as string[] | undefined)?.length) delete hc.ReadonlyPaths;
   if (Array.isArray(hc.SecurityOpt)) {
     hc.SecurityOpt = (hc.SecurityOpt as string[]).filter((s) => s !== "label=disable");
     if (!(hc.SecurityOpt as string[]).length) delete hc.SecurityOpt;

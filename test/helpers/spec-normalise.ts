@@ -53,8 +53,8 @@ export function digest(spec: Spec, containerDir: RegExp): Record<string, unknown
     resources: r,
     // --privileged: every host device, which depends on the machine; only that it is "all" matters.
     devices: r.devices?.length === 1 && r.devices[0].allow && !r.devices[0].type ? "all host devices" : l.devices ?? [],
-    maskedPaths: l.maskedPaths ?? null,
-    readonlyPaths: l.readonlyPaths ?? null,
+    maskedPaths: l.maskedPaths?.length ? l.maskedPaths : null,
+    readonlyPaths: l.readonlyPaths?.length ? l.readonlyPaths : null,
     seccomp: seccompDigest(l.seccomp),
   };
 }

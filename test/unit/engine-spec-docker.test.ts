@@ -12,11 +12,17 @@ import { CAPABILITIES } from "../../src/runtime/linux.ts";
 
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(import.meta.dir, "../fixtures/engine-spec/dockerd.json"), "utf8"));
 const ID = "f".repeat(64);
+// The image's files (test/helpers/rootfs.ts, which the recording imported as busybox).
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n";
+const GROUP = "root:x:0:\nnogroup:x:65534:\n";
+// Recorded on a host whose blkio cgroup has no weight file.
+const BLKIO = false;
 const HOST_DEVS: Record<string, [number, number]> = { "/dev/zero": [1, 5], "/dev/null": [1, 3], "/dev/full": [1, 7] };
 const host: HostAccess = {
   exists: (p) => p.startsWith("/tmp/berth-dockerd-"),
   device: (p) => (HOST_DEVS[p] ? { path: p, type: "c", major: HOST_DEVS[p][0], minor: HOST_DEVS[p][1], fileMode: 0o666, uid: 0, gid: 0 } : undefined),
   devices: () => [],
+  blkioWeight: () => BLKIO,
   hostname: () => "vm",
   caps: () => [...CAPABILITIES],
   cpus: () => ({ count: 2, cpuset: "0-1", mems: "0" }),
@@ -30,7 +36,7 @@ function ours(name: string) {
   const out = buildSpec({
     id: ID, config: c.config, hostConfig: c.hostConfig, image: {}, rootfs: "/rootfs",
     files: { hostsPath: "/ctr/hosts", hostnamePath: "/ctr/hostname", resolvConfPath: "/ctr/resolv.conf" },
-    cgroupsPath: "/berth/x", passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n", host,
+    cgroupsPath: "/berth/x", passwd: PASSWD, group: GROUP, host,
   });
   const d = digest(out.spec, /^\/ctr\//) as Record<string, any>;
   for (const k of ["bounding", "effective", "permitted"]) if (d.caps[k]) d.caps[k] = d.caps[k].filter((c: string) => !NEWER_CAPS.includes(c));
@@ -41,6 +47,8 @@ function expected(name: string): Record<string, any> {
   const e = JSON.parse(JSON.stringify(FIXTURE.cases[name].dockerd));
   // Masked paths: Berth adds /sys/devices/virtual/powercap (newer moby does, CVE-2020-8694).
   if (e.maskedPaths) e.maskedPaths.push("/sys/devices/virtual/powercap");
+  // dockerd repeats a GroupAdd gid that is already the primary group; Berth lists it once.
+  e.user.additionalGids = [...new Set(e.user.additionalGids)];
   // HostConfig.Init: dockerd bind-mounts its docker-init and prepends it; Berth leaves that to the
   // lead (SpecOutput.init).
   if (e.args[0] === "/sbin/docker-init") {

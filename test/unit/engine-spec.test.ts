@@ -13,6 +13,7 @@ import { CAPABILITIES } from "../../src/runtime/linux.ts";
 const ID = "0123456789ab" + "c".repeat(52);
 const dev = (path: string, type: "c" | "b", major: number, minor: number, fileMode = 0o666): HostDevice => ({ path, type, major, minor, fileMode, uid: 0, gid: 0 });
 const HOST_DEVICES = [dev("/dev/null", "c", 1, 3), dev("/dev/zero", "c", 1, 5), dev("/dev/fuse", "c", 10, 229), dev("/dev/sda", "b", 8, 0, 0o660), dev("/dev/snd/pcm", "c", 116, 2)];
+let BLKIO = true;
 const existing = new Set(["/srv/data", "/tmp"]);
 export const fakeHost: HostAccess = {
   exists: (p) => existing.has(p),
@@ -21,6 +22,7 @@ export const fakeHost: HostAccess = {
     return HOST_DEVICES.find((d) => d.path === p);
   },
   devices: () => HOST_DEVICES,
+  blkioWeight: () => BLKIO,
   hostname: () => "thehost",
   caps: () => [...CAPABILITIES],
   cpus: () => ({ count: 2, cpuset: "0-1", mems: "0" }),
@@ -302,13 +304,21 @@ describe("resources, devices, sysctls, namespaces", () => {
   test("memory, cpu, pids, blkio", () => {
     expect(res({ Memory: 64 << 20, MemorySwap: 128 << 20, MemoryReservation: 32 << 20 }).memory).toEqual({ limit: 64 << 20, swap: 128 << 20, reservation: 32 << 20 });
     expect(res({ Memory: 64 << 20 }).memory).toEqual({ limit: 64 << 20, swap: 128 << 20 });
-    expect(res({ Memory: 64 << 20, MemorySwap: -1 }).memory!.swap).toBe(-1);
+    expect(res({ Memory: 64 << 20, MemorySwap: -1 }).memory).toEqual({ limit: 64 << 20 });
     expect(res({ NanoCpus: 1.5e9, CpuShares: 512, CpusetCpus: "0", CpusetMems: "0" }).cpu).toEqual({ shares: 512, period: 100000, quota: 150000, cpus: "0", mems: "0" });
     expect(res({ CpuQuota: 50000, CpuPeriod: 200000 }).cpu).toEqual({ quota: 50000, period: 200000 });
     expect(res({ PidsLimit: 50 }).pids).toEqual({ limit: 50 });
     expect(res({ PidsLimit: -1 }).pids).toBeUndefined();
     expect(res({ PidsLimit: 0 }).pids).toBeUndefined();
     expect(res({ BlkioWeight: 300 }).blockIO).toEqual({ weight: 300 });
+    BLKIO = false;
+    try {
+      const out = build({}, { BlkioWeight: 300 });
+      expect(out.spec.linux!.resources!.blockIO).toBeUndefined();
+      expect(out.warnings).toEqual(["Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."]);
+    } finally {
+      BLKIO = true;
+    }
     expect(res({ Memory: 64 << 20, OomKillDisable: true, MemorySwappiness: 10 }).memory).toEqual({ limit: 64 << 20, swap: 128 << 20, swappiness: 10, disableOOMKiller: true });
     expect(build({}, { OomKillDisable: true }).warnings[0]).toContain("OOM killer is disabled");
   });

@@ -68,6 +68,7 @@ export const realHost: HostAccess = {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   },
   hostname: () => os.hostname(),
+  blkioWeight: () => ["/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight", "/sys/fs/cgroup/io.weight", "/sys/fs/cgroup/io.bfq.weight"].some((f) => fs.existsSync(f)),
   caps() {
     let mask = (1n << BigInt(CAPABILITIES.length)) - 1n;
     try {

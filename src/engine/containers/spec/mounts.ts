@@ -1,7 +1,8 @@
 // Mounts with docker's defaults and order: the default filesystems (/proc, /dev, /dev/pts, /sys,
-// the cgroup tree, /dev/mqueue, /dev/shm) first, minus any a user mount replaces; then the user's
-// binds, --mount and --tmpfs entries together with /etc/resolv.conf, /etc/hostname, /etc/hosts,
-// stably sorted by depth (dockerd sorts them so a parent is mounted before its children).
+// the cgroup tree, /dev/mqueue, /dev/shm) first, minus any a user mount replaces; then, in
+// dockerd's order — binds and non-tmpfs --mounts, /etc/resolv.conf, /etc/hostname, /etc/hosts,
+// the host's /dev/shm for --ipc host, --tmpfs entries, tmpfs --mounts — stably sorted by depth
+// (dockerd sorts them so a parent is mounted before its children).
 import { badRequest } from "../../errors.ts";
 import type { Mount } from "../../../runtime/spec/types.ts";
 import type { HostAccess, Json, SpecInput } from "./types.ts";
@@ -130,7 +131,7 @@ function parseMount(m: Json, i: number, input: SpecInput, host: HostAccess): Use
     case "":
       throw badRequest(`invalid mount config: mount type unknown (HostConfig.Mounts[${i}].Type)`);
     default:
-      throw badRequest(`${where}mount type unknown (HostConfig.Mounts[${i}].Type)`);
+      throw badRequest(`${where}mount type unknown`);
   }
 }
 
@@ -139,14 +140,17 @@ export function buildMounts(input: SpecInput, host: HostAccess, o: { privileged:
   const warnings: string[] = [];
   const mkdirs: string[] = [];
   const user: UserMount[] = [];
+  const tmpfs: UserMount[] = [];
   for (const b of (hc.Binds ?? []) as string[]) user.push(parseBind(b, input, host, mkdirs));
-  ((hc.Mounts ?? []) as Json[]).forEach((m, i) => user.push(parseMount(m, i, input, host)));
+  const mounts = ((hc.Mounts ?? []) as Json[]).map((m, i) => parseMount(m, i, input, host));
+  user.push(...mounts.filter((m) => m.type !== "tmpfs"));
   for (const [dst, opts] of Object.entries((hc.Tmpfs ?? {}) as Record<string, string>)) {
     const destination = mountPath("", dst);
-    user.push({ destination, type: "tmpfs", source: "tmpfs", options: tmpfsOptions(opts ? opts.split(",").filter(Boolean) : []) });
+    tmpfs.push({ destination, type: "tmpfs", source: "tmpfs", options: tmpfsOptions(opts ? opts.split(",").filter(Boolean) : []) });
   }
+  tmpfs.push(...mounts.filter((m) => m.type === "tmpfs"));
   const seen = new Set<string>();
-  for (const m of user) {
+  for (const m of [...user, ...tmpfs]) {
     if (seen.has(m.destination)) throw badRequest(`Duplicate mount point: ${m.destination}`);
     seen.add(m.destination);
   }
@@ -188,6 +192,6 @@ export function buildMounts(input: SpecInput, host: HostAccess, o: { privileged:
   }
   const userDev = seen.has("/dev");
   const kept = defaults.filter((d) => !seen.has(d.destination) && !(userDev && d.destination.startsWith("/dev/")));
-  const rest = [...user, ...special].map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m);
+  const rest = [...user, ...special, ...tmpfs].map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m);
   return { mounts: [...kept, ...rest], mkdirs, warnings };
 }

@@ -44,8 +44,9 @@ export function buildResources(hc: Json, host: HostAccess, warnings: string[]): 
   if (mem > 0) {
     memory.limit = mem;
     // dockerd's default: swap as large as the memory limit (limit + swap = twice the limit).
-    memory.swap = swap === 0 ? mem * 2 : swap;
-  } else if (swap === -1) memory.swap = -1;
+    // -1 (unlimited) is left unset, as dockerd does: the runtime then does not limit swap.
+    if (swap !== -1) memory.swap = swap === 0 ? mem * 2 : swap;
+  }
   if (res > 0) memory.reservation = res;
   if (swappiness !== undefined && swappiness !== null && swappiness >= 0) memory.swappiness = swappiness;
   if (hc.OomKillDisable) {
@@ -92,7 +93,8 @@ export function buildResources(hc: Json, host: HostAccess, warnings: string[]): 
   if ((hc.PidsLimit ?? 0) > 0) r.pids = { limit: hc.PidsLimit };
   const weight = hc.BlkioWeight ?? 0;
   if (weight !== 0 && (weight < 10 || weight > 1000)) throw badRequest("Range of blkio weight is from 10 to 1000");
-  if (weight) r.blockIO = { weight };
+  if (weight && !host.blkioWeight()) warnings.push("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+  else if (weight) r.blockIO = { weight };
   return r;
 }
 

@@ -32,6 +32,8 @@ export interface HostAccess {
    * and asking capset for more fails the container (dockerd's runc does, on such hosts).
    */
   caps(): string[];
+  /** whether the cgroup hierarchy has a blkio/io weight file (dockerd discards the weight otherwise) */
+  blkioWeight(): boolean;
   /** number of online CPUs, and the cpuset the daemon may use ("0-1") */
   cpus(): { count: number; cpuset: string; mems: string };
 }
