@@ -94,7 +94,11 @@ describe("process", () => {
     expect(bad({ User: "nosuch" }, {})).toBe("unable to find user nosuch: no matching entries in passwd file");
     expect(bad({ User: "0:nosuch" }, {})).toBe("unable to find group nosuch: no matching entries in group file");
     // At create time there is no rootfs yet: names are left for start.
-    expect(build({ User: "nosuch" }, {}, { passwd: undefined, group: undefined }).spec.process!.user.uid).toBe(0);
+    expect(build({ User: "nosuch" }, {}, { passwd: undefined, group: undefined, phase: "create" }).spec.process!.user.uid).toBe(0);
+    expect(build({ User: "nosuch" }, {}, { passwd: undefined, group: undefined, rootfs: "/nonexistent" }).spec.process!.user.uid).toBe(0);
+    // At start an image without /etc/passwd cannot run as a named user (never silently as root).
+    expect(bad({ User: "alice" }, {}, { passwd: undefined, group: undefined, phase: "start" })).toBe("unable to find user alice: no matching entries in passwd file");
+    expect(bad({ User: "alice" }, {}, { passwd: undefined, rootfs: "/srv/data" })).toBe("unable to find user alice: no matching entries in passwd file");
   });
 
   test("capabilities: docker's 14, CapAdd/CapDrop with and without CAP_, ALL, non-root users", () => {

@@ -84,7 +84,9 @@ export function buildSpec(input: SpecInput): SpecOutput {
   const sec = parseSecurityOpts(hc.SecurityOpt);
   warnings.push(...sec.warnings);
   const caps = capabilities(hc, host.caps());
-  const user = resolveUser((config.User as string) || (image.User as string) || "", input.passwd, input.group, (hc.GroupAdd ?? []) as string[]);
+  const starting = (input.phase ?? (host.exists(input.rootfs) ? "start" : "create")) === "start";
+  const user = resolveUser((config.User as string) || (image.User as string) || "",
+    starting ? input.passwd ?? "" : input.passwd, starting ? input.group ?? "" : input.group, (hc.GroupAdd ?? []) as string[]);
 
   const process: Process = {
     ...(config.Tty ? { terminal: true } : {}),

@@ -49,9 +49,15 @@ export interface SpecInput {
   rootfs: string;
   files: { hostsPath: string; hostnamePath: string; resolvConfPath: string };
   cgroupsPath: string;
-  /** /etc/passwd and /etc/group of the rootfs; absent at create time: names are not resolved then */
+  /** /etc/passwd and /etc/group of the rootfs (undefined: the file is missing) */
   passwd?: string;
   group?: string;
+  /**
+   * "create": a dry run before the rootfs exists; user and group names are not looked up then
+   * (dockerd looks them up at start too). "start": names must resolve, a missing passwd file
+   * counts as empty. Default: "start" when the rootfs directory exists, else "create".
+   */
+  phase?: "create" | "start";
   /** NetworkMode default/bridge until bridge networks exist: "none" (a warning) or "refuse" (400). Default "none". */
   bridgeAs?: "none" | "refuse";
   /** named volume name + destination → host directory; without it named volumes are a 400 */
