@@ -386,6 +386,9 @@ describe("resources, devices, sysctls, namespaces", () => {
     expect(br.spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
     expect(br.warnings[0]).toContain("not supported yet");
     expect(bad({}, { NetworkMode: "bridge" }, { bridgeAs: "refuse" })).toContain("not supported yet");
+    const quiet = build({}, { NetworkMode: "default" }, { bridgeAs: "none-quiet" });
+    expect(quiet.warnings).toEqual([]);
+    expect(quiet.spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
     expect(err(() => build({}, { NetworkMode: "mynet" })).status).toBe(404);
     expect(bad({}, { IpcMode: "bogus" })).toBe("Invalid IPC mode: bogus");
     expect(bad({}, { PidMode: "bogus" })).toBe("Invalid PID mode: bogus");

@@ -20,12 +20,12 @@ export { realHost } from "./host.ts";
 export const OCI_VERSION = "1.0.2-dev";
 
 /** Network handling until bridge networks exist. */
-function networkMode(hc: Json, bridgeAs: "none" | "refuse", warnings: string[]): "none" | "host" {
+function networkMode(hc: Json, bridgeAs: "none" | "none-quiet" | "refuse", warnings: string[]): "none" | "host" {
   const mode = (hc.NetworkMode as string | undefined) || "default";
   if (mode === "none" || mode === "host") return mode;
   if (mode === "default" || mode === "bridge") {
     if (bridgeAs === "refuse") throw badRequest(`network mode "${mode}" is not supported yet: use --network none or --network host`);
-    warnings.push(`network "${mode}" is not supported yet: the container gets its own network namespace with only a loopback interface (as --network none)`);
+    if (bridgeAs === "none") warnings.push(`network "${mode}" is not supported yet: the container gets its own network namespace with only a loopback interface (as --network none)`);
     return "none";
   }
   if (mode.startsWith("container:")) throw badRequest(`network mode "${mode}" is not supported yet`);

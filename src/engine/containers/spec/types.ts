@@ -58,8 +58,12 @@ export interface SpecInput {
    * counts as empty. Default: "start" when the rootfs directory exists, else "create".
    */
   phase?: "create" | "start";
-  /** NetworkMode default/bridge until bridge networks exist: "none" (a warning) or "refuse" (400). Default "none". */
-  bridgeAs?: "none" | "refuse";
+  /**
+   * NetworkMode default/bridge until bridge networks exist: "none" (as --network none, with a
+   * warning the CLI prints on every run), "none-quiet" (the same, no warning: say it in
+   * `docker info` instead), or "refuse" (400). Default "none".
+   */
+  bridgeAs?: "none" | "none-quiet" | "refuse";
   /** named volume name + destination → host directory; without it named volumes are a 400 */
   volume?: (name: string, destination: string) => string;
   /** host access; default: the real host (src/engine/containers/spec/host.ts) */
