@@ -58,3 +58,37 @@ export function digest(spec: Spec, containerDir: RegExp): Record<string, unknown
     seccomp: seccompDigest(l.seccomp),
   };
 }
+
+/** Capabilities dockerd 20.10 does not know (it stops at CAP_AUDIT_READ); Berth grants what it holds. */
+export const NEWER_CAPS = ["CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"];
+
+/**
+ * dockerd's digest with Berth's deliberate differences applied (each explained in
+ * src/engine/containers/spec/README.md), so what remains must equal Berth's digest exactly.
+ */
+export function dockerdAsBerth(dockerd: Record<string, any>, hostConfig: Record<string, any>): Record<string, any> {
+  const e = JSON.parse(JSON.stringify(dockerd));
+  // Masked paths: Berth adds /sys/devices/virtual/powercap (newer moby, CVE-2020-8694).
+  if (e.maskedPaths) e.maskedPaths.push("/sys/devices/virtual/powercap");
+  // dockerd repeats a GroupAdd gid that is already the primary group; Berth lists it once.
+  e.user.additionalGids = [...new Set(e.user.additionalGids)];
+  // HostConfig.Init: dockerd binds its docker-init and prepends it; Berth leaves that to the caller.
+  if (e.args[0] === "/sbin/docker-init") {
+    e.args = e.args.slice(2);
+    e.mounts = e.mounts.filter((m: any) => m.destination !== "/sbin/docker-init");
+  }
+  // --ipc shareable: dockerd binds a tmpfs it mounted under the container directory; Berth gives
+  // the container its own /dev/shm tmpfs, as for private.
+  const shm = e.mounts.findIndex((m: any) => m.destination === "/dev/shm" && m.source?.startsWith("<ctr>/mounts/shm"));
+  if (shm >= 0) {
+    e.mounts.splice(shm, 1);
+    e.mounts.splice(6, 0, { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${hostConfig.ShmSize}`] });
+  }
+  return e;
+}
+
+/** Berth's digest with the capabilities dockerd cannot know removed. */
+export function withoutNewerCaps(d: Record<string, any>): Record<string, any> {
+  for (const k of ["bounding", "effective", "permitted"]) if (d.caps?.[k]) d.caps[k] = d.caps[k].filter((c: string) => !NEWER_CAPS.includes(c));
+  return d;
+}

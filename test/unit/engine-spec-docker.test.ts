@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { buildSpec, type HostAccess } from "../../src/engine/containers/spec/index.ts";
-import { digest } from "../helpers/spec-normalise.ts";
+import { digest, dockerdAsBerth, withoutNewerCaps } from "../helpers/spec-normalise.ts";
 import { CAPABILITIES } from "../../src/runtime/linux.ts";
 
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(import.meta.dir, "../fixtures/engine-spec/dockerd.json"), "utf8"));
@@ -27,9 +27,6 @@ const host: HostAccess = {
   caps: () => [...CAPABILITIES],
   cpus: () => ({ count: 2, cpuset: "0-1", mems: "0" }),
 };
-// Capabilities dockerd 20.10's library does not know (it stops at CAP_AUDIT_READ); Berth grants
-// what the daemon holds.
-const NEWER_CAPS = ["CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"];
 
 function ours(name: string) {
   const c = FIXTURE.cases[name];
@@ -38,32 +35,11 @@ function ours(name: string) {
     files: { hostsPath: "/ctr/hosts", hostnamePath: "/ctr/hostname", resolvConfPath: "/ctr/resolv.conf" },
     cgroupsPath: "/berth/x", passwd: PASSWD, group: GROUP, host,
   });
-  const d = digest(out.spec, /^\/ctr\//) as Record<string, any>;
-  for (const k of ["bounding", "effective", "permitted"]) if (d.caps[k]) d.caps[k] = d.caps[k].filter((c: string) => !NEWER_CAPS.includes(c));
-  return { out, d };
+  return { out, d: withoutNewerCaps(digest(out.spec, /^\/ctr\//)) };
 }
 
 function expected(name: string): Record<string, any> {
-  const e = JSON.parse(JSON.stringify(FIXTURE.cases[name].dockerd));
-  // Masked paths: Berth adds /sys/devices/virtual/powercap (newer moby does, CVE-2020-8694).
-  if (e.maskedPaths) e.maskedPaths.push("/sys/devices/virtual/powercap");
-  // dockerd repeats a GroupAdd gid that is already the primary group; Berth lists it once.
-  e.user.additionalGids = [...new Set(e.user.additionalGids)];
-  // HostConfig.Init: dockerd bind-mounts its docker-init and prepends it; Berth leaves that to the
-  // lead (SpecOutput.init).
-  if (e.args[0] === "/sbin/docker-init") {
-    e.args = e.args.slice(2);
-    e.mounts = e.mounts.filter((m: any) => m.destination !== "/sbin/docker-init");
-  }
-  // --ipc shareable: dockerd mounts a tmpfs under the container directory and binds it; Berth
-  // gives the container its own /dev/shm tmpfs (sharing with other containers comes with
-  // IpcMode container:, which is not supported yet).
-  const shm = e.mounts.findIndex((m: any) => m.destination === "/dev/shm" && m.source?.startsWith("<ctr>/mounts/shm"));
-  if (shm >= 0) {
-    e.mounts.splice(shm, 1);
-    e.mounts.splice(6, 0, { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${FIXTURE.cases[name].hostConfig.ShmSize}`] });
-  }
-  return e;
+  return dockerdAsBerth(FIXTURE.cases[name].dockerd, FIXTURE.cases[name].hostConfig);
 }
 
 describe("spec builder vs dockerd 20.10 (recorded)", () => {
