@@ -2,7 +2,7 @@
 // user, capabilities, seccomp, mounts, resources, devices, namespaces, and dockerd's 400s.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/engine/errors.ts";
-import { buildSpec, cgroupsPathFor, containerFiles, hostsFile, resolvConf, type HostAccess, type HostDevice, type SpecInput } from "../../src/engine/containers/spec/index.ts";
+import { buildSpec, cgroupsPathFor, containerFiles, makeSpecBuilder, hostsFile, resolvConf, type HostAccess, type HostDevice, type SpecInput } from "../../src/engine/containers/spec/index.ts";
 import { DEFAULT_PROFILE, resolveProfile } from "../../src/engine/containers/spec/seccomp-default.ts";
 import { compileSeccomp } from "../../src/runtime/seccomp/index.ts";
 import { runFilter } from "../../src/runtime/seccomp/bpf-interpreter.ts";
@@ -386,7 +386,7 @@ describe("resources, devices, sysctls, namespaces", () => {
     expect(br.spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
     expect(br.warnings[0]).toContain("not supported yet");
     expect(bad({}, { NetworkMode: "bridge" }, { bridgeAs: "refuse" })).toContain("not supported yet");
-    const quiet = build({}, { NetworkMode: "default" }, { bridgeAs: "none-quiet" });
+    const quiet = makeSpecBuilder({ bridgeAs: "none-quiet" })(input({}, { NetworkMode: "default" }));
     expect(quiet.warnings).toEqual([]);
     expect(quiet.spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
     expect(err(() => build({}, { NetworkMode: "mynet" })).status).toBe(404);

@@ -145,3 +145,8 @@ export function buildSpec(input: SpecInput): SpecOutput {
   if (hc.Annotations && Object.keys(hc.Annotations).length) spec.annotations = { ...hc.Annotations };
   return { spec, warnings, init: !!hc.Init, mkdirs, hostname };
 }
+
+/** A builder with the daemon's settings bound (what the container service's deps take). */
+export function makeSpecBuilder(defaults: Pick<SpecInput, "bridgeAs" | "volume" | "host">): (input: SpecInput) => SpecOutput {
+  return (input) => buildSpec({ ...defaults, ...input });
+}
