@@ -95,6 +95,21 @@ try {
     addhost: ["--add-host", "foo:notanip"],
     bindroot: ["-v", "/tmp:/"],
     sysctlipc: ["--ipc", "host", "--sysctl", "kernel.msgmax=1"],
+    badhostname: ["-h", "bad host"],
+    tmpfssize: ["--tmpfs", "/x:size=abc"],
+    devrel: ["--device", "/dev/null:rel"],
+    ulimitbogus: ["--ulimit", "bogus=1"],
+    cgparent: ["--cgroup-parent", "../x"],
+    netcontainer: ["--network", "container:nosuch"],
+    netnamed: ["--network", "nosuchnet"],
+    ipccontainer: ["--ipc", "container:nosuch"],
+    utsbogus: ["--uts", "bogus"],
+    anonmount: ["--mount", "type=volume,dst=/v"],
+    badprop: ["--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=bogus"],
+    envbad: ["-e", "=x"],
+    stopsig99: ["--stop-signal", "99"],
+    workdirdots: ["-w", "/a/../.."],
+    capboth: ["--cap-add", "NET_ADMIN", "--cap-drop", "NET_ADMIN"],
   };
   if (!only || only.includes("errors")) {
     for (const [name, args] of Object.entries(errors)) {

@@ -80,6 +80,7 @@ describe("process", () => {
     expect(s.process!.terminal).toBe(true);
     expect(s.process!.consoleSize).toEqual({ height: 30, width: 100 });
     expect(build({}, {}, { image: { WorkingDir: "/img" } }).spec.process!.cwd).toBe("/img");
+    expect(build({ WorkingDir: "/a/../../b/./c/" }).spec.process!.cwd).toBe("/b/c");
     expect(bad({ WorkingDir: "rel" }, {})).toBe("the working directory 'rel' is invalid, it needs to be an absolute path");
   });
 

@@ -53,7 +53,14 @@ export function processEnv(config: Json, image: Json, hostname: string): string[
 export function processCwd(config: Json, image: Json): string {
   const wd = (config.WorkingDir || image.WorkingDir || "/") as string;
   if (!wd.startsWith("/")) throw badRequest(`the working directory '${wd}' is invalid, it needs to be an absolute path`);
-  return wd;
+  // Cleaned as dockerd stores it ("/a/../.." is "/").
+  const parts: string[] = [];
+  for (const s of wd.split("/")) {
+    if (s === "" || s === ".") continue;
+    if (s === "..") parts.pop();
+    else parts.push(s);
+  }
+  return "/" + parts.join("/");
 }
 
 function table(text: string | undefined): string[][] {
