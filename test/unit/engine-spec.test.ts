@@ -472,6 +472,9 @@ describe("the CLI's real create body (docker-api-map.md, Appendix B)", () => {
   });
   test("unsupported requests are refused, not ignored", () => {
     expect(bad({}, { VolumesFrom: ["other"] })).toContain("VolumesFrom is not supported yet");
+    expect(bad({}, { Links: ["db:db"] })).toContain("links are not supported yet");
+    expect(build({}, { PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }], "81/tcp": [] } }).warnings).toEqual(["port publishing is not supported yet: 80/tcp not published"]);
+    expect(build({}, { PortBindings: {} }).warnings).toEqual([]);
     expect(bad({}, { DeviceRequests: [{ Driver: "", Capabilities: [["gpu"]] }] })).toBe('could not select device driver "" with capabilities: [["gpu"]]');
   });
 });

@@ -19,6 +19,7 @@ export const HOST_FIELDS: Record<string, Kind> = {
   PidsLimit: "int64", Ulimits: "[]object", Mounts: "[]object", MaskedPaths: "[]string", ReadonlyPaths: "[]string",
   Init: "bool", Annotations: "map[string]string", ConsoleSize: "[2]uint", KernelMemory: "int64",
   LogConfig: "object", RestartPolicy: "object", PortBindings: "object", VolumesFrom: "[]string", DeviceRequests: "[]object",
+  Links: "[]string", PublishAllPorts: "bool",
 };
 
 function jsonType(v: unknown): string {

@@ -76,6 +76,11 @@ export function buildSpec(input: SpecInput): SpecOutput {
   if (hc.UsernsMode && hc.UsernsMode !== "host") throw badRequest(`user namespaces are not supported yet (HostConfig.UsernsMode "${hc.UsernsMode}")`);
   if ((hc.VolumesFrom ?? []).length) throw badRequest("VolumesFrom is not supported yet (HostConfig.VolumesFrom)");
   if ((hc.DeviceRequests ?? []).length) throw badRequest(`could not select device driver "${hc.DeviceRequests[0]?.Driver ?? ""}" with capabilities: ${JSON.stringify(hc.DeviceRequests[0]?.Capabilities ?? [])}`);
+  if ((hc.Links ?? []).length) throw badRequest("links are not supported yet (HostConfig.Links): they need bridge networks");
+  const published = Object.entries((hc.PortBindings ?? {}) as Record<string, unknown[] | null>).filter(([, b]) => b?.length).map(([p]) => p);
+  if (published.length || hc.PublishAllPorts) {
+    warnings.push(`port publishing is not supported yet: ${published.length ? published.join(", ") : "-P"} not published`);
+  }
   const cgroupns = (hc.CgroupnsMode as string | undefined) || "host";
   if (cgroupns !== "host" && cgroupns !== "private") throw badRequest(`invalid cgroup namespace mode: ${cgroupns}`);
 
