@@ -1,7 +1,7 @@
 // runc's lifecycle contract: create, start, state, kill, delete, list, exec, hooks. Needs root.
 import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
-import { berth, CAN_RUN, leftoverState, makeBundle, uniqueId, STATE_ROOT, BERTH, type Bundle } from "../helpers/bundle.ts";
+import { berth, CAN_RUN, leftoverState, makeBundle, uniqueId, STATE_ROOT, BERTH, REPO, type Bundle } from "../helpers/bundle.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
 
 const it = CAN_RUN ? test : test.skip;
@@ -409,6 +409,25 @@ describe("global flags", () => {
 
   it("prints its version like runc", () => {
     const r = berth(["--version"]);
-    expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.\d+\.\d+\nbun: \S+\n$/);
+    // the checkout's commit, read without git
+    const head = Bun.spawnSync(["git", "-C", REPO, "rev-parse", "HEAD"]).stdout.toString().trim();
+    if (head) expect(r.stdout).toContain(`commit: ${head}\n`);
+    expect(berth(["-v"]).stdout).toBe(r.stdout);
+  });
+
+  it("has -h, --help and `help CMD` for every command", () => {
+    const cmds = berth(["--help"]).stdout.split("commands:\n")[1].split("\n\n")[0].split("\n").map((l) => l.trim().split(/\s+/)[0]).filter((c) => c && c !== "help");
+    expect(cmds.length).toBeGreaterThan(10);
+    for (const c of cmds) {
+      const long = berth([c, "--help"]);
+      expect([c, long.code, long.stderr]).toEqual([c, 0, ""]);
+      expect(long.stdout.toLowerCase()).toStartWith(`usage: berth ${c}`);
+      expect(berth([c, "-h"]).stdout).toBe(long.stdout);
+      expect(berth(["help", c]).stdout).toBe(long.stdout);
+    }
+    const bad = berth(["help", "nosuch"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no help topic for "nosuch"');
   });
 });
