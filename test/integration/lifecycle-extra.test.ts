@@ -427,6 +427,39 @@ describe("berth update", () => {
   });
 });
 
+describe("berth update, as runc's update.bats", () => {
+  it("ignores device rules (runc does not parse or apply them here), keeps a paused container paused, never reads forever", () => {
+    // a container whose access "rwa" runc reads as rw, and which keeps writing /dev/null
+    const c = container(["sh", "-c", "while true; do echo >/dev/null || echo FAIL; done"], (s) => {
+      s.linux!.resources!.devices!.push({ allow: true, type: "c", major: 4, minor: 1, access: "rwa" });
+    });
+    try {
+      if (V1) expect(read(`${cgDir("devices", c.id)}/devices.list`).split("\n")).toContain("c 4:1 rw");
+      const odd = { devices: [{ allow: true, type: "q", access: "rwa" }], pids: { limit: 30 } };
+      for (let i = 0; i < 12; i++) {
+        const r = berth(["update", "-r", "-", c.id], { stdin: JSON.stringify(odd) });
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+      }
+      expect(read(`${V1 ? cgDir("pids", c.id) : cgDir("", c.id)}/pids.max`)).toBe("30");
+      expect(berth(["update", "-r", "-", c.id], { stdin: "null" }).code).toBe(0);
+      const dbg = berth(["--debug", "update", "-r", "-", c.id], { stdin: JSON.stringify(odd) });
+      expect(dbg.stderr).toContain("not updated (as runc): resources.devices");
+      // an endless input is refused instead of read until memory runs out
+      const zero = berth(["update", "-r", "/dev/zero", c.id]);
+      expect(zero.code).toBe(1);
+      expect(zero.stderr).toContain("cannot read the resources from /dev/zero: more than 4 MiB");
+      expect(berth(["pause", c.id]).code).toBe(0);
+      expect(berth(["update", "--pids-limit", "40", c.id]).code).toBe(0);
+      expect(stateOf(c.id).status).toBe("paused");
+      expect(berth(["resume", c.id]).code).toBe(0);
+      expect(stateOf(c.id).status).toBe("running");
+      expect(psJson(c.id)?.length).toBeGreaterThan(0);
+    } finally {
+      c.done();
+    }
+  });
+});
+
 describe("berth features", () => {
   test("prints the runtime-spec features document, four-space indented", () => {
     const r = berth(["features"]);

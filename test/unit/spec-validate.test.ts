@@ -179,7 +179,7 @@ const cases: Case[] = [
   ["device fileMode string", (s) => (s.linux.devices = [{ type: "p", path: "/dev/f", fileMode: "0666" }]), "linux.devices[0].fileMode", 'expected a non-negative integer, found string "0666"'],
   // resources
   ["device cgroup type", (s) => s.linux.resources.devices.push({ allow: true, type: "z", access: "rwm" }), "linux.resources.devices[1].type", 'unknown device cgroup type "z" (expected one of a, c, b)'],
-  ["device cgroup access", (s) => s.linux.resources.devices.push({ allow: true, type: "c", access: "rwx" }), "linux.resources.devices[1].access", 'invalid device access "rwx" (expected a combination of r, w and m)'],
+  ["device cgroup access", (s) => s.linux.resources.devices.push({ allow: true, type: "c", access: "xyz" }), "linux.resources.devices[1].access", 'invalid device access "xyz" (expected a combination of r, w and m)'],
   ["device cgroup allow missing", (s) => s.linux.resources.devices.push({ type: "c" }), "linux.resources.devices[1].allow", "required field is missing"],
   ["memory limit a string", (s) => (s.linux.resources.memory = { limit: "5" }), "linux.resources.memory.limit", 'expected an integer, found string "5"'],
   ["swappiness", (s) => (s.linux.resources.memory = { swappiness: 101 }), "linux.resources.memory.swappiness", "must be between 0 and 100, found 101"],

@@ -744,8 +744,10 @@ function validateResources(v: Validator, r: Obj, path: string): void {
     v.optInteger(d, "minor", dp, INT64);
     const access = v.opt(d, "access");
     if (access !== undefined) {
+      // runc reads access as the set of the r, w and m it contains and ignores other letters
+      // ("rwa" is rw); a value with none of them grants nothing and is refused, as is "".
       const s = v.string(access, `${dp}.access`);
-      if (!/^[rwm]*$/.test(s)) fail(`${dp}.access`, `invalid device access ${quote(s)} (expected a combination of r, w and m)`);
+      if (!/[rwm]/.test(s)) fail(`${dp}.access`, `invalid device access ${quote(s)} (expected a combination of r, w and m)`);
     }
   }
 
