@@ -460,6 +460,30 @@ describe("berth update, as runc's update.bats", () => {
   });
 });
 
+describe("linux.resources.unified off a pure cgroup v2 host", () => {
+  const mode = (() => {
+    const m = fs.readFileSync("/proc/self/mountinfo", "utf8");
+    const v2 = / - cgroup2 /.test(m), v1 = / - cgroup /.test(m);
+    return v2 && !v1 ? "v2" : v1 && v2 ? "hybrid" : "v1";
+  })();
+  (mode === "v2" ? test.skip : it)("is invalid configuration (as runc), and leaves no state or cgroup", () => {
+    for (const unified of [{ "pids.max": "10" }, { "hugetlb.2MB.max": "0" }]) {
+      const b = makeBundle(["true"], (s) => (s.linux!.resources!.unified = unified));
+      const id = uniqueId("uni");
+      try {
+        const r = berth(["run", "--bundle", b.dir, id]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`invalid configuration: unified resources need a cgroup v2 host, and this host's cgroups are ${mode === "hybrid" ? "hybrid" : "cgroup v1"}`);
+        expect(r.stderr.trimEnd().split("\n").length).toBe(1);
+        expect(fs.existsSync(`${STATE_ROOT}/${id}`)).toBe(false);
+        for (const ctrl of ["pids", "memory", "unified"]) expect(fs.existsSync(`/sys/fs/cgroup/${ctrl}/berth/${id}`)).toBe(false);
+      } finally {
+        b.cleanup();
+      }
+    }
+  });
+});
+
 describe("berth features", () => {
   test("prints the runtime-spec features document, four-space indented", () => {
     const r = berth(["features"]);

@@ -481,25 +481,22 @@ describe("hybrid (v1 controllers + cgroup2 with hugetlb)", () => {
     expect(read(`${root}/unified/berth/c1/hugetlb.2MB.max`)).toBe(String(2 << 20));
   });
 
-  test("unified entries for v1-bound controllers are a clear error", () => {
-    const { layout, fake } = hybrid();
-    const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified: { "memory.high": "100M" } } }));
-    expect(e.field).toBe('linux.resources.unified["memory.high"]');
-    expect(e.hint).toContain("hybrid");
-    expect(e.hint).toContain(`${root}/memory`);
-    expect(leftovers(fake)).toEqual([]);
-  });
-
-  test("unified entries for a controller on cgroup2 work", () => {
-    const { layout } = hybrid();
-    const cg = createCgroup(layout, "c1", { resources: { unified: { "hugetlb.1GB.max": "0" } } });
-    expect(read(`${cg.dirs.at(-1)}/hugetlb.1GB.max`)).toBe("0");
+  test("unified entries are invalid configuration on a hybrid host, as runc says, and leave nothing", () => {
+    for (const unified of [{ "memory.high": "100M" }, { "hugetlb.1GB.max": "0" }]) {
+      const { layout, fake } = hybrid();
+      const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified } }));
+      expect(e.field).toBe(`linux.resources.unified[${JSON.stringify(Object.keys(unified)[0])}]`);
+      expect(e.message).toContain("invalid configuration: unified resources need a cgroup v2 host");
+      expect(e.message).toContain("hybrid");
+      expect(leftovers(fake)).toEqual([]);
+    }
   });
 
   test("v1-only host: unified entries need cgroup v2", () => {
     const { layout } = setup();
     const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified: { "pids.max": "5" } } }));
-    expect(e.describe()).toContain("only cgroup v1");
+    expect(e.describe()).toContain("invalid configuration");
+    expect(e.describe()).toContain("are cgroup v1");
   });
 
   test("freeze prefers the v1 freezer", () => {
