@@ -308,6 +308,44 @@ describe("hooks", () => {
     }
   });
 
+  it("a relative hook path runs from where runc runs it: the bundle, the rootfs for createContainer, the cwd for startContainer", () => {
+    const b = makeBundle(["sleep", "30"]);
+    const id = uniqueId("hk");
+    const log = `${b.dir}/where.log`;
+    // the same relative name exists in the bundle, in the rootfs and in the process cwd: the
+    // script's own text says which one ran, and pwd where it ran
+    const script = (which: string) => `#!/bin/sh\necho "$1 ${which} $(pwd)" >> ${which === "cwd" ? "/tmp/where.log" : log}\n`;
+    fs.mkdirSync(`${b.dir}/hk`);
+    fs.writeFileSync(`${b.dir}/hk/run.sh`, script("bundle"), { mode: 0o755 });
+    fs.mkdirSync(`${b.dir}/rootfs/hk`);
+    fs.writeFileSync(`${b.dir}/rootfs/hk/run.sh`, script("rootfs"), { mode: 0o755 });
+    fs.mkdirSync(`${b.dir}/rootfs/work/hk`, { recursive: true });
+    fs.writeFileSync(`${b.dir}/rootfs/work/hk/run.sh`, script("cwd"), { mode: 0o755 });
+    const hook = (kind: string) => [{ path: "hk/run.sh", args: ["run.sh", kind] }];
+    b.spec.hooks = {
+      prestart: hook("prestart"), createRuntime: hook("createRuntime"), createContainer: hook("createContainer"),
+      startContainer: hook("startContainer"), poststart: hook("poststart"), poststop: hook("poststop"),
+    };
+    b.spec.process!.cwd = "/work";
+    b.spec.root!.readonly = false;
+    b.write();
+    try {
+      // from another directory, so berth's own cwd is not the answer
+      expect(berth(["create", "--bundle", b.dir, id], { detached: true, cwd: "/" }).stderr).toBe("");
+      expect(berth(["start", id], { cwd: "/" }).code).toBe(0);
+      for (let i = 0; i < 100 && !fs.existsSync(`${b.dir}/rootfs/tmp/where.log`); i++) Bun.sleepSync(10);
+      expect(berth(["delete", "--force", id], { cwd: "/" }).code).toBe(0);
+      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
+        `prestart bundle ${b.dir}`, `createRuntime bundle ${b.dir}`, `createContainer rootfs ${b.dir}/rootfs`,
+        `poststart bundle ${b.dir}`, `poststop bundle ${b.dir}`,
+      ]);
+      expect(fs.readFileSync(`${b.dir}/rootfs/tmp/where.log`, "utf8")).toBe("startContainer cwd /work\n");
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+
   it("a failing createRuntime hook fails create and leaves nothing behind", () => {
     const b = makeBundle(["sleep", "30"]);
     const id = uniqueId("hk");

@@ -154,7 +154,7 @@ const cases: Case[] = [
   ["mount options element", (s) => (s.mounts[1].options = ["nosuid", 1]), "mounts[1].options[1]", "expected a string, found number 1"],
   ["mount idmap size 0", (s) => (s.mounts[0].uidMappings = [{ containerID: 0, hostID: 1, size: 0 }]), "mounts[0].uidMappings[0].size", "mapping size must be at least 1"],
   // hooks
-  ["hook relative path", (s) => (s.hooks = { prestart: [{ path: "true" }] }), "hooks.prestart[0].path", 'hook path must be absolute, found "true"'],
+  ["hook empty path", (s) => (s.hooks = { prestart: [{ path: "" }] }), "hooks.prestart[0].path", "hook path must not be empty"],
   ["hook path missing", (s) => (s.hooks = { poststop: [{ args: [] }] }), "hooks.poststop[0].path", "required field is missing"],
   ["hook timeout zero", (s) => (s.hooks = { createRuntime: [{ path: "/bin/true", timeout: 0 }] }), "hooks.createRuntime[0].timeout", "timeout must be greater than zero (seconds), found 0"],
   ["hook list not an array", (s) => (s.hooks = { poststart: { path: "/x" } }), "hooks.poststart", "expected an array, found an object"],

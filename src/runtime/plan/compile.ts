@@ -256,10 +256,15 @@ export function compilePlan(input: CompileInput): Plan {
   // namespaces created and its mounts done; then the init runs createContainer hooks itself,
   // in the container's namespaces, before pivot_root (as the runtime spec orders them).
   const hooks = spec.hooks ?? {};
+  // A relative hook path is taken from where runc runs the hook: createContainer from the
+  // rootfs (runc chdirs there before it; the host path still resolves before pivot_root),
+  // startContainer from the process's cwd inside the container.
+  const hookDir = { createContainer: rootfs, startContainer: spec.process?.cwd || "/" };
   const runHooks = (kind: "createContainer" | "startContainer") => {
     (hooks[kind] ?? []).forEach((h, i) => {
       const argv = h.args?.length ? h.args : [h.path];
-      add("runHook", { path: h.path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0 },
+      const path = h.path.startsWith("/") ? h.path : `${hookDir[kind].replace(/\/+$/, "")}/${h.path}`;
+      add("runHook", { path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0, cwd: hookDir[kind] },
         `run ${kind} hook ${h.path}${h.timeout ? ` (timeout ${h.timeout}s)` : ""}`, `hooks.${kind}[${i}]`);
     });
   };

@@ -65,7 +65,7 @@ export const OPS = {
   cgroupWait: { code: 48, stage: "init", fields: [] },
   hookPoint: { code: 49, stage: "init", fields: [] },
   lookup: { code: 51, stage: "init", fields: [["argv0", "s"], ["path", "s"]] },
-  runHook: { code: 50, stage: "init", fields: [["path", "s"], ["argv", "s"], ["envp", "s"], ["timeout", "i"]] },
+  runHook: { code: 50, stage: "init", fields: [["path", "s"], ["argv", "s"], ["envp", "s"], ["timeout", "i"], ["cwd", "s"]] },
   exec: { code: 46, stage: "init", fields: [["argv", "s"], ["envp", "s"], ["preserveFds", "i"]] },
 } as const satisfies Record<string, OpDef>;
 

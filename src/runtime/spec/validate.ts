@@ -579,7 +579,11 @@ function validateHooks(v: Validator, hooks: Obj, path: string): void {
   for (const kind of HOOK_KINDS) {
     for (const [h, hp] of v.optObjects(hooks, kind, path)) {
       v.keys(h, hp, K_HOOK);
-      v.absPath(v.req(h, "path", hp), `${hp}.path`, "hook path");
+      // The spec says absolute; runc also runs a relative path, from the bundle (or, for
+      // createContainer, the rootfs; startContainer, the process cwd). So does berth.
+      const hpath = v.string(v.req(h, "path", hp), `${hp}.path`);
+      if (hpath === "") fail(`${hp}.path`, "hook path must not be empty");
+      if (hpath.includes("\0")) fail(`${hp}.path`, "hook path must not contain a NUL byte");
       v.optStringArray(h, "args", hp);
       const env = v.optArray(h, "env", hp);
       env?.forEach((e, i) => checkEnvEntry(v, e, `${hp}.env[${i}]`));
