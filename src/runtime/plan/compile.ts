@@ -175,6 +175,7 @@ export function compilePlan(input: CompileInput): Plan {
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
   let hasDevpts = false;
+  let devReadonly: { flags: number; field: string } | undefined;
   mounts.forEach((m, i) => {
     const field = `mounts[${i}]`;
     if (!m.destination?.startsWith("/")) throw configError(`${field}.destination`, `mount destination "${m.destination}" is not an absolute path`);
@@ -215,7 +216,13 @@ export function compilePlan(input: CompileInput): Plan {
     }
     // /proc and /sys must land on a real directory of the rootfs, never through a symlink.
     const resolve = m.type === "proc" || m.type === "sysfs" ? RESOLVE.NO_SYMLINKS : 0;
-    const mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
+    let mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
+    // A read-only /dev still needs its device nodes, symlinks and the devpts/shm/mqueue mount
+    // points: mount it writable and remount it read-only once the console is bound (as runc).
+    if (dest === "/dev" && !opts.bind && opts.flags & MS.RDONLY) {
+      mountFlags &= ~MS.RDONLY;
+      devReadonly = { flags: opts.flags, field };
+    }
     const remount = opts.bind && opts.flags & ~(MS.BIND | MS.REC) ? opts.flags : 0;
     const data = opts.data.join(",");
     add("mount", {
@@ -282,6 +289,13 @@ export function compilePlan(input: CompileInput): Plan {
   if (proc.terminal) {
     const rows = proc.consoleSize?.height ?? 0, cols = proc.consoleSize?.width ?? 0;
     add("console", { rows, cols, bindConsole: devIsTmpfs ? 1 : 0 }, `create a pty in the container and make it the controlling terminal${devIsTmpfs ? ", bound on /dev/console" : ""}${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
+  }
+  // After the console's /dev/console bind, as runc's finalizeRootfs (the path resolves in the
+  // rootfs fd, which is the new root).
+  if (devReadonly) {
+    const flags = MS.REMOUNT | (devReadonly.flags & ~(MS.BIND | MS.REC | MS.REMOUNT));
+    add("mount", { source: "", dest: "/dev", fstype: "", flags, data: "", mkdir: 2, resolve: 0, propagation: 0, remount: 0 },
+      `remount /dev read-only, now that it is populated (${describeFlags(flags & ~MS.REMOUNT)})`, devReadonly.field);
   }
   if (spec.hostname !== undefined && spec.hostname !== "") {
     if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');

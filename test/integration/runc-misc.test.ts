@@ -1,0 +1,54 @@
+// Integration: runc 1.1.5 behaviours berth matches (issue 6 part 5): a read-only /dev, rro and
+// recursive read-only binds, --no-pivot's /proc, bind sources a user namespace can't reach,
+// seccomp notify.
+import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import { berth, CAN_RUN, leftoverState, makeBundle, runIn, uniqueId, TEST_TMP, recvttyBinary } from "../helpers/bundle.ts";
+
+const it = CAN_RUN ? test : test.skip;
+
+const devRo = (s: import("../../src/runtime/spec/types.ts").Spec) => {
+  const dev = s.mounts!.find((m) => m.destination === "/dev")!;
+  dev.options = [...(dev.options ?? []), "ro"];
+};
+
+describe("a read-only /dev mount", () => {
+  it("is populated first (devices, symlinks, devpts) and read-only at the end, as runc", () => {
+    const r = runIn(["sh", "-c", "grep ' /dev ' /proc/self/mounts; grep -c devpts /proc/self/mounts; ls /dev; touch /dev/x || echo touch-refused; echo x > /dev/null && echo null-ok"], devRo);
+    expect(r.stderr).toContain("Read-only file system");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^tmpfs \/dev tmpfs ro,/);
+    expect(lines[1]).toBe("1");
+    for (const n of ["null", "zero", "urandom", "tty", "ptmx", "pts", "shm", "mqueue", "fd", "stdin"]) expect(lines).toContain(n);
+    expect(lines).toContain("touch-refused");
+    expect(lines).toContain("null-ok");
+    expect(leftoverState()).toEqual([]);
+  });
+
+  it("still gets /dev/console with a terminal", async () => {
+    const recv = recvttyBinary();
+    const b = makeBundle(["sh", "-c", "ls -l /dev/console; grep ' /dev ' /proc/self/mounts"], (s) => {
+      devRo(s);
+      s.process!.terminal = true;
+    });
+    const id = uniqueId("devro");
+    const sock = `${TEST_TMP}/${id}.sock`, out = `${TEST_TMP}/${id}.out`;
+    const receiver = Bun.spawn([recv, sock, out], { stdout: "pipe" });
+    const reader = receiver.stdout.getReader();
+    await reader.read();
+    try {
+      const r = berth(["run", "--console-socket", sock, "--bundle", b.dir, id], { detached: true });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      await receiver.exited;
+      const text = fs.readFileSync(out, "utf8");
+      expect(text).toMatch(/\/dev\/console/);
+      expect(text).toMatch(/tmpfs \/dev tmpfs ro,/);
+    } finally {
+      receiver.kill();
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+});
