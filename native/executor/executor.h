@@ -43,6 +43,7 @@ void wait_for_parent(char want);
 void do_mount_step(struct step *s);
 void do_rootfs(struct step *s);
 void do_symlink(struct step *s);
+void do_mount_setattr(struct step *s);
 void do_mknod(struct step *s);
 void do_bind_device(struct step *s);
 void do_pivot(struct step *s);

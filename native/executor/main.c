@@ -310,6 +310,7 @@ static void stage1(struct plan *pl, uint32_t first)
 		case OP_ROOTFS: do_rootfs(s); break;
 		case OP_MOUNT: do_mount_step(s); break;
 		case OP_SYMLINK: do_symlink(s); break;
+		case OP_MOUNT_SETATTR: do_mount_setattr(s); break;
 		case OP_MKNOD: do_mknod(s); break;
 		case OP_BIND_DEVICE: do_bind_device(s); break;
 		case OP_PIVOT: do_pivot(s); break;

@@ -225,6 +225,26 @@ void do_mount_step(struct step *s)
 	}
 }
 
+/*
+ * The recursive mount attributes (rro, rnosuid, rnoexec, ...): mount(2) can only change one
+ * mount at a time, mount_setattr(2) changes a whole tree. Spelled out here because
+ * <linux/mount.h> clashes with <sys/mount.h> on older libcs.
+ */
+struct berth_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+void do_mount_setattr(struct step *s)
+{
+	struct berth_mount_attr attr = { .attr_set = s->f[1].num, .attr_clr = s->f[2].num };
+	int fd = open_in_root(s->f[0].str, O_PATH, 0);
+	if (fd < 0)
+		fail(errno, 0);
+	if (syscall(442 /* SYS_mount_setattr */, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+		fail(errno, 0);
+	close(fd);
+}
+
 static int parent_in_root(const char *path, const char **base)
 {
 	char dir[PATH_MAX];

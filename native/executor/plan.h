@@ -66,7 +66,8 @@ enum op {
 	OP_HOOK_POINT = 49,    /* tell berth the namespaces exist; it runs createRuntime hooks and
 	                          answers with the state JSON hooks get on stdin */
 	OP_LOOKUP = 51,        /* s:argv0 s:PATH   find the program now, so create fails if it is missing */
-	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s)   a hook run by the init itself */
+	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s) s:cwd   a hook run by the init itself */
+	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
 };
 
 struct field {

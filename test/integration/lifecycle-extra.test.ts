@@ -492,7 +492,8 @@ describe("berth features", () => {
     const f = JSON.parse(r.stdout);
     expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     expect(f.mountOptions).toContain("rbind");
-    expect(f.mountOptions).not.toContain("rro");
+    expect(f.mountOptions).toContain("rro");
+    expect(f.mountOptions).toContain("rnoexec");
     expect(f.linux.namespaces).not.toContain("time");
     expect(f.linux.namespaces).toContain("user");
     expect(f.linux.capabilities).toContain("CAP_SYS_ADMIN");

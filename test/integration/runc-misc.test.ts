@@ -52,3 +52,33 @@ describe("a read-only /dev mount", () => {
     }
   });
 });
+
+describe("recursive mount attributes (rro, rnosuid, ...)", () => {
+  it("make a bind and every mount below it read-only (mount_setattr), as runc", () => {
+    const src = `${TEST_TMP}/rro-${process.pid}`;
+    fs.mkdirSync(`${src}/sub`, { recursive: true });
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "berth-rro-test", `${src}/sub`]).exitCode).toBe(0);
+    try {
+      const probe = "grep ' /mnt' /proc/self/mounts; touch /mnt/a 2>/dev/null || echo top-ro; touch /mnt/sub/b 2>/dev/null || echo sub-ro";
+      const run = (options: string[]) =>
+        runIn(["sh", "-c", probe], (s) => s.mounts!.push({ destination: "/mnt", type: "bind", source: src, options }));
+      const rro = run(["rbind", "rro", "rnosuid", "rnoexec"]);
+      expect(rro.code).toBe(0);
+      const lines = rro.stdout.split("\n");
+      expect(lines.find((l) => l.includes(" /mnt/sub "))).toMatch(/ tmpfs ro,nosuid,(nodev,)?noexec/);
+      expect(lines.find((l) => / \/mnt \S+ /.test(l))).toMatch(/ ro,nosuid,(nodev,)?noexec/);
+      expect(lines).toContain("top-ro");
+      expect(lines).toContain("sub-ro");
+      // plain ro leaves the submount writable (the kernel's rule; why rro exists)
+      const ro = run(["rbind", "ro"]);
+      expect(ro.stdout).toContain("top-ro");
+      expect(ro.stdout).not.toContain("sub-ro");
+      // and rrw after rro undoes it
+      expect(run(["rbind", "rro", "rrw"]).stdout).not.toContain("-ro");
+      expect(fs.existsSync(`${src}/sub/b`)).toBe(true); // written by the rrw run only
+    } finally {
+      Bun.spawnSync(["umount", `${src}/sub`]);
+      fs.rmSync(src, { recursive: true, force: true });
+    }
+  });
+});

@@ -16,7 +16,7 @@
 import type { Mount, Spec } from "../spec/types.ts";
 import { CLONE, MS, NAMESPACES, RESOLVE } from "../linux.ts";
 import { configError } from "../errors.ts";
-import { describeFlags, parseMountOptions, propagationFlag } from "./mount-options.ts";
+import { describeFlags, parseMountOptions, propagationFlag, recursiveOptions } from "./mount-options.ts";
 import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
 import { addProcessSteps } from "./process.ts";
@@ -229,6 +229,10 @@ export function compilePlan(input: CompileInput): Plan {
       source, dest, fstype: opts.bind ? "" : (m.type ?? ""), flags: mountFlags, data, mkdir, resolve,
       propagation: opts.propagation, remount,
     }, `mount ${opts.bind ? "bind " + source : (m.type ?? "?") + " " + source} on ${dest} (${describeFlags(opts.flags & ~MS.BIND) || "defaults"}${data ? "," + data : ""})`, field);
+    if (opts.recAttrSet || opts.recAttrClr) {
+      add("mountSetattr", { dest, attrSet: opts.recAttrSet, attrClr: opts.recAttrClr },
+        `set ${recursiveOptions(m.options)} on ${dest} and every mount below it (mount_setattr)`, field);
+    }
   });
 
   // ---- devices ------------------------------------------------------------------------------

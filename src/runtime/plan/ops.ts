@@ -35,6 +35,7 @@ export const OPS = {
     ],
   },
   symlink: { code: 26, stage: "init", fields: [["target", "s"], ["path", "s"]] },
+  mountSetattr: { code: 52, stage: "init", fields: [["dest", "s"], ["attrSet", "i"], ["attrClr", "i"]] },
   mknod: {
     code: 27,
     stage: "init",
