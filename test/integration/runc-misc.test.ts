@@ -82,3 +82,25 @@ describe("recursive mount attributes (rro, rnosuid, ...)", () => {
     }
   });
 });
+
+describe("--no-pivot", () => {
+  // As runc's no_pivot.bats: a process that makes its own user namespace may mount a fresh procfs
+  // only if a full one is visible in its mount namespace. After pivot_root none is; with
+  // --no-pivot the host's /proc under the moved root was, until berth detached it.
+  it("leaves no full host /proc or /sys for a nested user namespace to mount a fresh, unmasked procfs", () => {
+    const hostProcSys = () => fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => / \/ \/(proc|sys) .* - (proc|sysfs) /.test(l)).length;
+    const before = hostProcSys();
+    expect(before).toBe(2);
+    for (const extra of [[], ["--no-pivot"]]) {
+      const r = runIn(["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo PROC-MOUNTED; echo done"], (s) => {
+        s.process!.user = { uid: 1000, gid: 1000 };
+      }, extra);
+      expect([extra, r.stdout]).toEqual([extra, "done\n"]);
+      expect(r.stderr).toContain("permission denied");
+    }
+    // the host's own /proc and /sys are untouched (other tests may mount things meanwhile)
+    expect(hostProcSys()).toBe(before);
+    const ok = runIn(["sh", "-c", "ls /proc/self/status /sys/kernel >/dev/null && echo ok"], undefined, ["--no-pivot"]);
+    expect(ok.stdout).toBe("ok\n");
+  });
+});
