@@ -29,6 +29,7 @@ enum detail {
 extern int ctl_fd;          /* control socket to TypeScript */
 extern int cur_step;        /* index of the step being performed, for error reports */
 extern int rootfd;          /* O_PATH fd of the container rootfs (after OP_ROOTFS) */
+extern int bind_source_fd;  /* from OP_BIND_SOURCE, for the next OP_MOUNT; or -1 */
 extern const char *rootfs_path;
 extern int console_sock;    /* --console-socket connection, or -1 */
 extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */

@@ -194,10 +194,14 @@ void do_mount_step(struct step *s)
 	unsigned long long extra = s->f[6].num;
 	unsigned long propagation = (unsigned long)s->f[7].num;
 	unsigned long remount = (unsigned long)s->f[8].num;
-	char target[64];
+	char target[64], from_fd[64];
 	int is_bind = (flags & MS_BIND) != 0;
 
-	if (is_bind) {
+	if (is_bind && bind_source_fd >= 0) {
+		/* opened by stage 0 as host root: the container's user may not be able to reach it */
+		fdpath(from_fd, sizeof from_fd, bind_source_fd);
+		source = from_fd;
+	} else if (is_bind) {
 		int src = open(source, O_PATH | O_CLOEXEC);
 		if (src < 0)
 			fail(errno, DETAIL_BIND_SOURCE);
@@ -210,6 +214,10 @@ void do_mount_step(struct step *s)
 	if (mount(source, target, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
 		fail(errno, 0);
 	close(fd);
+	if (bind_source_fd >= 0) {
+		close(bind_source_fd);
+		bind_source_fd = -1;
+	}
 
 	/* Re-resolve: the fd pointed at the directory under the new mount, not at the mount. */
 	if (remount || propagation) {

@@ -67,6 +67,8 @@ enum op {
 	                          answers with the state JSON hooks get on stdin */
 	OP_LOOKUP = 51,        /* s:argv0 s:PATH   find the program now, so create fails if it is missing */
 	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s) s:cwd   a hook run by the init itself */
+	OP_BIND_SOURCE = 53,   /* s:path   stage 0 opens a bind source in the init's mount namespace, as
+	                          host root, and hands the fd over: the next OP_MOUNT binds from it */
 	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
 };
 

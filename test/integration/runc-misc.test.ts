@@ -104,3 +104,46 @@ describe("--no-pivot", () => {
     expect(ok.stdout).toBe("ok\n");
   });
 });
+
+describe("bind mounts in a new user namespace", () => {
+  it("a source the container's user can't reach (0700, host root's) is opened as host root, as runc", () => {
+    const priv = `${TEST_TMP}/priv-${process.pid}`;
+    fs.mkdirSync(`${priv}/inner`, { recursive: true });
+    fs.writeFileSync(`${priv}/inner/f`, "secret\n");
+    fs.chmodSync(priv, 0o700);
+    const userns = (s: import("../../src/runtime/spec/types.ts").Spec) => {
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    };
+    try {
+      const b = makeBundle(["sh", "-c", "cat /mnt/f; cat /file"], (s) => {
+        userns(s);
+        s.mounts!.push({ destination: "/mnt", type: "bind", source: `${priv}/inner`, options: ["rbind", "ro"] });
+        s.mounts!.push({ destination: "/file", type: "bind", source: `${priv}/inner/f`, options: ["bind"] });
+      });
+      // mount points made beforehand: the container's root (host uid 100000) can't create them
+      // in a rootfs owned by the host's root (neither can runc's)
+      fs.mkdirSync(`${b.dir}/rootfs/mnt`);
+      fs.writeFileSync(`${b.dir}/rootfs/file`, "");
+      let r;
+      try {
+        r = berth(["run", "--bundle", b.dir, uniqueId("uns")]);
+      } finally {
+        b.cleanup();
+      }
+      expect([r.stderr, r.stdout]).toEqual(["", "secret\nsecret\n"]);
+      // a missing source is still one clear line naming the field
+      const bad = runIn(["true"], (s) => {
+        userns(s);
+        s.mounts!.push({ destination: "/mnt", type: "bind", source: `${priv}/nope`, options: ["rbind"] });
+      });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trimEnd().split("\n").length).toBe(1);
+      expect(bad.stderr).toContain("mounts[");
+      expect(leftoverState()).toEqual([]);
+    } finally {
+      fs.rmSync(priv, { recursive: true, force: true });
+    }
+  });
+});

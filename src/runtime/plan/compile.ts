@@ -216,6 +216,11 @@ export function compilePlan(input: CompileInput): Plan {
     }
     // /proc and /sys must land on a real directory of the rootfs, never through a symlink.
     const resolve = m.type === "proc" || m.type === "sysfs" ? RESOLVE.NO_SYMLINKS : 0;
+    // In a new user namespace the init may not reach the source (a 0700 directory of the host's
+    // root, say): the parent opens it as host root, in the init's mount namespace (as runc does).
+    if (opts.bind && newUserns && isNew("mount")) {
+      add("bindSource", { path: source }, `open the bind source ${source} as the host's root, for the init`, `${field}.source`);
+    }
     let mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
     // A read-only /dev still needs its device nodes, symlinks and the devpts/shm/mqueue mount
     // points: mount it writable and remount it read-only once the console is bound (as runc).

@@ -62,6 +62,9 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     const reason = detail === DETAIL.cwdNotDir ? "not a directory" : msg;
     return new BerthError(`chdir to cwd ${JSON.stringify(String(s.args.path))} set in config.json failed: ${reason}`, { phase: "cwd", field, errno: en });
   }
+  if (s.op === "bindSource" && detail === DETAIL.bindSource) {
+    return new BerthError(`bind source ${s.args.path}: ${msg}`, { phase: "mount", field, errno: en });
+  }
   if (s.op === "mount" && detail === DETAIL.bindSource) {
     return new BerthError(`${s.text}: bind source ${s.args.source}: ${msg}`, { phase: "mount", field: field ? `${field}.source` : undefined, errno: en });
   }

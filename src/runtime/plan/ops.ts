@@ -21,6 +21,7 @@ export const OPS = {
   setgroups: { code: 12, stage: "parent", fields: [["value", "s"]] },
   cgroupJoin: { code: 13, stage: "parent", fields: [["procsFile", "s"]] },
   oomScoreAdj: { code: 14, stage: "parent", fields: [["value", "s"]] },
+  bindSource: { code: 53, stage: "parent", fields: [["path", "s"]] },
   unshare: { code: 20, stage: "init", fields: [["flags", "i"]] },
   becomeRoot: { code: 21, stage: "init", fields: [] },
   loopbackUp: { code: 22, stage: "init", fields: [] },
