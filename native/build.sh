@@ -9,5 +9,5 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 1
 fi
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
-  -o berth-executor.tmp main.c plan.c mounts.c process.c console.c hooks.c
+  -o berth-executor.tmp main.c plan.c mounts.c process.c console.c hooks.c notify.c
 mv berth-executor.tmp berth-executor

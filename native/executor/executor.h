@@ -24,6 +24,7 @@ enum detail {
 	DETAIL_CWD_NOT_DIR = 6,
 	DETAIL_HOOK_STATUS = 7,   /* OP_RUN_HOOK: err is 0, the hook's wait status is in the high bits */
 	DETAIL_HOOK_TIMEOUT = 8,
+	DETAIL_AGENT = 20,        /* OP_SECCOMP_NOTIFY: the seccomp agent's socket failed */
 };
 
 extern int ctl_fd;          /* control socket to TypeScript */
@@ -60,6 +61,8 @@ void do_cap_bounding(struct step *s);
 void do_user(struct step *s);
 void do_caps(struct step *s);
 void do_seccomp(struct step *s);
+void do_seccomp_notify(struct step *s);
+void send_to_agent(struct plan *pl, pid_t child, int lfd);
 void do_cwd(struct step *s, int after_user);
 void do_lookup(struct step *s);
 void do_exec(struct step *s) __attribute__((noreturn));

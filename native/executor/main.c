@@ -400,6 +400,7 @@ static void stage1(struct plan *pl, uint32_t first)
 				fail(errno, 0);
 			break;
 		case OP_SECCOMP: do_seccomp(s); break;
+		case OP_SECCOMP_NOTIFY: do_seccomp_notify(s); break;
 		case OP_UMASK: umask((mode_t)s->f[0].num); break;
 		case OP_CWD:
 			if (chdir(s->f[0].str) < 0) {
@@ -529,6 +530,13 @@ int main(int argc, char **argv, char **envp)
 			if (master >= 0 && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
 				ioctl(master, TIOCSWINSZ, &ws);
 			char ack = 'A';
+			if (write(sync_fd, &ack, 1) != 1)
+				fail(errno, 0);
+		} else if (msg == 'S') {
+			int lfd = recv_fd(sync_fd);
+			send_to_agent(&pl, child, lfd);
+			close(lfd);
+			char ack = 'N';
 			if (write(sync_fd, &ack, 1) != 1)
 				fail(errno, 0);
 		} else if (msg == 'R') {

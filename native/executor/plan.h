@@ -69,6 +69,7 @@ enum op {
 	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s) s:cwd   a hook run by the init itself */
 	OP_BIND_SOURCE = 53,   /* s:path   stage 0 opens a bind source in the init's mount namespace, as
 	                          host root, and hands the fd over: the next OP_MOUNT binds from it */
+	OP_SECCOMP_NOTIFY = 54, /* s:filter i:flags s:agent-socket s:head s:mid s:tail   see notify.c */
 	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
 };
 

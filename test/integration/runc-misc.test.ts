@@ -147,3 +147,65 @@ describe("bind mounts in a new user namespace", () => {
     }
   });
 });
+
+describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
+  const agentBinary = () => {
+    const out = `${TEST_TMP}/seccomp-agent`;
+    if (!fs.existsSync(out)) {
+      const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${import.meta.dir}/../helpers/seccomp-agent.c`], { stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(`cannot build seccomp-agent: ${r.stderr.toString()}`);
+    }
+    return out;
+  };
+  const notifying = (sock: string) => (s: import("../../src/runtime/spec/types.ts").Spec) => {
+    s.root!.readonly = false;
+    s.annotations = { "org.test": "x" };
+    s.linux!.seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }, { names: ["chroot"], action: "SCMP_ACT_ERRNO", errnoRet: 18 }],
+      listenerPath: sock, listenerMetadata: "meta \"one\"",
+    };
+  };
+
+  it("hands the listener fd and the container process state to the agent, which answers the syscalls", async () => {
+    const id = uniqueId("notify");
+    const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
+    const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
+    const reader = agent.stdout.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("listening");
+    const b = makeBundle(["sh", "-c", "mkdir /tmp/x 2>&1; chroot /tmp 2>&1; echo end"], notifying(sock));
+    try {
+      const r = berth(["run", "--bundle", b.dir, id]);
+      expect(r.stderr).toBe("");
+      // ENOMEDIUM (123) from the agent; EXDEV (18) from the filter's own errnoRet
+      expect(r.stdout).toBe("mkdir: can't create directory '/tmp/x': No medium found\nchroot: can't change root directory to '/tmp': Invalid cross-device link\nend\n");
+      const msg = JSON.parse(fs.readFileSync(stateFile, "utf8"));
+      expect(msg).toEqual({
+        ociVersion: "1.0.2-dev", fds: ["seccompFd"], pid: msg.state.pid, metadata: 'meta "one"',
+        state: { ociVersion: "1.0.2-dev", id, status: "creating", pid: msg.state.pid, bundle: b.dir, annotations: { "org.test": "x" } },
+      });
+      expect(msg.pid).toBeGreaterThan(1);
+      expect(await agent.exited).toBe(0);
+    } finally {
+      agent.kill();
+      b.cleanup();
+    }
+  });
+
+  it("is refused as runc refuses it: as the default action, without listenerPath, on write; an absent agent is one clear line", () => {
+    const sock = `${TEST_TMP}/absent-${process.pid}.sock`;
+    const cases: [(s: import("../../src/runtime/spec/types.ts").Spec) => void, string][] = [
+      [(s) => { notifying(sock)(s); s.linux!.seccomp!.defaultAction = "SCMP_ACT_NOTIFY"; }, "SCMP_ACT_NOTIFY cannot be used as the default action [field linux.seccomp.defaultAction]"],
+      [(s) => { notifying(sock)(s); delete s.linux!.seccomp!.listenerPath; }, "listenerPath is not set"],
+      [(s) => { notifying(sock)(s); s.linux!.seccomp!.syscalls![0].names = ["write"]; }, "SCMP_ACT_NOTIFY cannot be used for the write syscall"],
+      [notifying(sock), `cannot hand the seccomp listener to the agent at ${sock}: no such file or directory [field linux.seccomp.listenerPath]`],
+    ];
+    for (const [edit, want] of cases) {
+      const r = runIn(["true"], edit);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(want);
+      expect(r.stderr.trimEnd().split("\n").length).toBe(1);
+    }
+    expect(leftoverState()).toEqual([]);
+  });
+});

@@ -19,7 +19,7 @@ import { configError } from "../errors.ts";
 import { describeFlags, parseMountOptions, propagationFlag, recursiveOptions } from "./mount-options.ts";
 import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
-import { addProcessSteps } from "./process.ts";
+import { addProcessSteps, type SeccompNotify } from "./process.ts";
 
 /** A mount the cgroups module expands a `cgroup` mount into. */
 export interface ExpandedMount {
@@ -53,7 +53,7 @@ export interface CompileInput {
     procsFiles: string[];
     expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][]; remounts?: ExpandedMount[] };
   };
-  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   host: HostView;
 }
 

@@ -3,7 +3,7 @@ import { BerthError } from "../errors.ts";
 import { errnoMessage, errnoName } from "../errno.ts";
 import type { Plan } from "./types.ts";
 
-export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8 };
+export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8, agent: 20 };
 
 const E = { EPERM: 1, ENOENT: 2, EACCES: 13, EBUSY: 16, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28, EROFS: 30, ELOOP: 40, EXDEV: 18 };
 
@@ -61,6 +61,11 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
   if (s.op === "cwd") {
     const reason = detail === DETAIL.cwdNotDir ? "not a directory" : msg;
     return new BerthError(`chdir to cwd ${JSON.stringify(String(s.args.path))} set in config.json failed: ${reason}`, { phase: "cwd", field, errno: en });
+  }
+  if (s.op === "seccompNotify" && detail === DETAIL.agent) {
+    return new BerthError(`cannot hand the seccomp listener to the agent at ${s.args.path}: ${msg}`, {
+      phase: "seccomp", field: "linux.seccomp.listenerPath", errno: en, hint: "start the seccomp agent first; it must listen on that unix socket",
+    });
   }
   if (s.op === "bindSource" && detail === DETAIL.bindSource) {
     return new BerthError(`bind source ${s.args.path}: ${msg}`, { phase: "mount", field, errno: en });

@@ -61,6 +61,11 @@ export const OPS = {
   },
   noNewPrivs: { code: 41, stage: "init", fields: [] },
   seccomp: { code: 42, stage: "init", fields: [["filter", "s"], ["flags", "i"]] },
+  seccompNotify: {
+    code: 54,
+    stage: "init",
+    fields: [["filter", "s"], ["flags", "i"], ["path", "s"], ["head", "s"], ["mid", "s"], ["tail", "s"]],
+  },
   umask: { code: 43, stage: "init", fields: [["mask", "i"]] },
   cwd: { code: 44, stage: "init", fields: [["path", "s"]] },
   waitFifo: { code: 45, stage: "init", fields: [] },
