@@ -209,3 +209,14 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
     expect(leftoverState()).toEqual([]);
   });
 });
+
+describe("seccomp defaultErrnoRet", () => {
+  it("is the errno of calls the default action refuses (runc 1.1.5 prints the same)", () => {
+    const profile = JSON.parse(fs.readFileSync(`${import.meta.dir}/../fixtures/seccomp-docker-like.json`, "utf8"));
+    expect(profile.defaultAction).toBe("SCMP_ACT_ERRNO");
+    const r = runIn(["sh", "-c", "unshare -U true 2>&1; echo end"], (s) => (s.linux!.seccomp = { ...profile, defaultErrnoRet: 95 }));
+    expect(r.stdout).toBe("unshare: unshare(0x10000000): Operation not supported\nend\n");
+    const plain = runIn(["sh", "-c", "unshare -U true 2>&1; echo end"], (s) => (s.linux!.seccomp = { ...profile, defaultErrnoRet: undefined }));
+    expect(plain.stdout).toBe("unshare: unshare(0x10000000): Operation not permitted\nend\n");
+  });
+});
