@@ -3,9 +3,21 @@
 // seccomp notify.
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import { berth, CAN_RUN, leftoverState, makeBundle, runIn, uniqueId, TEST_TMP, recvttyBinary } from "../helpers/bundle.ts";
+import { berth, CAN_RUN, leftoverState, makeBundle, runIn, uniqueId, TEST_TMP } from "../helpers/bundle.ts";
 
 const it = CAN_RUN ? test : test.skip;
+
+/** Builds test/helpers/NAME.c, again if the shared temporary directory was swept meanwhile
+ *  (bundle.ts removes it after the first test file of a run). */
+function helperBinary(name: string): string {
+  const out = `${TEST_TMP}/${name}-misc`;
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(TEST_TMP, { recursive: true, mode: 0o755 });
+    const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${import.meta.dir}/../helpers/${name}.c`], { stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`cannot build ${name}: ${r.stderr.toString()}`);
+  }
+  return out;
+}
 
 const devRo = (s: import("../../src/runtime/spec/types.ts").Spec) => {
   const dev = s.mounts!.find((m) => m.destination === "/dev")!;
@@ -27,7 +39,7 @@ describe("a read-only /dev mount", () => {
   });
 
   it("still gets /dev/console with a terminal", async () => {
-    const recv = recvttyBinary();
+    const recv = helperBinary("recvtty");
     const b = makeBundle(["sh", "-c", "ls -l /dev/console; grep ' /dev ' /proc/self/mounts"], (s) => {
       devRo(s);
       s.process!.terminal = true;
@@ -149,14 +161,7 @@ describe("bind mounts in a new user namespace", () => {
 });
 
 describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
-  const agentBinary = () => {
-    const out = `${TEST_TMP}/seccomp-agent`;
-    if (!fs.existsSync(out)) {
-      const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${import.meta.dir}/../helpers/seccomp-agent.c`], { stderr: "pipe" });
-      if (r.exitCode !== 0) throw new Error(`cannot build seccomp-agent: ${r.stderr.toString()}`);
-    }
-    return out;
-  };
+  const agentBinary = () => helperBinary("seccomp-agent");
   const notifying = (sock: string) => (s: import("../../src/runtime/spec/types.ts").Spec) => {
     s.root!.readonly = false;
     s.annotations = { "org.test": "x" };
