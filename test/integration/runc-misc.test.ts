@@ -197,6 +197,27 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
     }
   });
 
+  it("works with create + start too (the agent has the fd before start)", async () => {
+    const id = uniqueId("notifyc");
+    const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
+    const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
+    const reader = agent.stdout.getReader();
+    await reader.read();
+    const b = makeBundle(["sh", "-c", "mkdir /tmp/y 2>/tmp/err; cat /tmp/err > /out"], notifying(sock));
+    try {
+      const c = berth(["create", "--bundle", b.dir, id], { detached: true });
+      expect([c.code, c.stderr]).toEqual([0, ""]);
+      expect(JSON.parse(fs.readFileSync(stateFile, "utf8")).state.id).toBe(id);
+      expect(berth(["start", id]).code).toBe(0);
+      expect(await agent.exited).toBe(0);
+      expect(fs.readFileSync(`${b.dir}/rootfs/out`, "utf8")).toBe("mkdir: can't create directory '/tmp/y': No medium found\n");
+    } finally {
+      agent.kill();
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+
   it("is refused as runc refuses it: as the default action, without listenerPath, on write; an absent agent is one clear line", () => {
     const sock = `${TEST_TMP}/absent-${process.pid}.sock`;
     const cases: [(s: import("../../src/runtime/spec/types.ts").Spec) => void, string][] = [

@@ -105,8 +105,12 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, `${f}.cwd`);
   const pathVar = (proc.env ?? []).findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   add("lookup", { argv0: proc.args[0], path: pathVar }, `find ${JSON.stringify(proc.args[0])}${proc.args[0].includes("/") ? "" : ` in $PATH (${pathVar})`}`, `${f}.args`);
+  // A listener fd goes through stage 0, which `create` lets exit once the init waits on its
+  // fifo: load a notifying filter before that wait (runc loads every filter there).
+  const beforeFifo = !!o.seccomp?.notify;
+  if (proc.noNewPrivileges && beforeFifo) seccompStep();
   o.beforeExec?.();
-  if (proc.noNewPrivileges) seccompStep();
+  if (proc.noNewPrivileges && !beforeFifo) seccompStep();
 
   const env = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, o.passwd)}`);
