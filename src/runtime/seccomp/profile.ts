@@ -64,7 +64,7 @@ const FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 };
 // Syscalls berth's init makes after loading a notifying filter, before the agent has its fd.
-const NOTIFY_FORBIDDEN = new Set(["write", "read", "sendmsg", "recvmsg", "close", "exit", "exit_group"]);
+const NOTIFY_FORBIDDEN = new Set(["write", "read", "sendmsg"]);
 // Berth sets NEW_LISTENER itself when a rule notifies; asking for it (or the killable-wait
 // variant) directly is not supported.
 const LISTENER_FLAGS = new Set(["SECCOMP_FILTER_FLAG_NEW_LISTENER", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
