@@ -32,6 +32,7 @@ extern int cur_step;        /* index of the step being performed, for error repo
 extern int rootfd;          /* O_PATH fd of the container rootfs (after OP_ROOTFS) */
 extern int bind_source_fd;  /* from OP_BIND_SOURCE, for the next OP_MOUNT; or -1 */
 extern const char *rootfs_path;
+extern int agent_sock;      /* OP_AGENT_CONNECT: the seccomp agent's socket, or -1 */
 extern int console_sock;    /* --console-socket connection, or -1 */
 extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */
 extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */

@@ -45,6 +45,7 @@ int rootfd = -1;
 int bind_source_fd = -1;
 const char *rootfs_path;
 int console_sock = -1;
+int agent_sock = -1;
 int fifo_fd = -1;
 int sync_fd = -1;
 
@@ -205,6 +206,17 @@ static void stage0_pre_clone(struct step *s)
 			fail(errno, 0);
 		break;
 	}
+	case OP_AGENT_CONNECT: {
+		/* the seccomp agent, reached from the host's mount namespace (before any setns) */
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		if (s->f[0].len >= sizeof addr.sun_path)
+			fail(ENAMETOOLONG, 0);
+		memcpy(addr.sun_path, s->f[0].str, s->f[0].len + 1);
+		agent_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (agent_sock < 0 || connect(agent_sock, (struct sockaddr *)&addr, sizeof addr) < 0)
+			fail(errno, DETAIL_AGENT);
+		break;
+	}
 	case OP_OPEN_FIFO:
 		/* create's exec fifo: `berth start` writes a byte into it to let the init go on. */
 		if (mkfifo(s->f[0].str, 0600) < 0 && errno != EEXIST)
@@ -318,6 +330,8 @@ static void stage1(struct plan *pl, uint32_t first)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until exec: if stage 0 dies mid-setup, so do we */
+	if (agent_sock >= 0)
+		close(agent_sock); /* stage 0 talks to the agent */
 	/* The host fds stage 0 opened (namespaces, cgroup.procs) are its business, not ours. */
 	for (uint32_t i = 0; i < pl->nsteps; i++)
 		if (step_fd[i] >= 0)

@@ -1,7 +1,7 @@
 /*
  * Seccomp user notification (SCMP_ACT_NOTIFY). The init loads its filter asking the kernel for a
- * listener fd and hands it to stage 0, which is in the host's namespaces: stage 0 connects to the
- * agent's socket (listenerPath) and sends it the container process state JSON with the fd
+ * listener fd and hands it to stage 0, which connected to the agent's socket (listenerPath) from the
+ * host before joining any namespace, and now sends it the container process state JSON with the fd
  * (SCM_RIGHTS), the way the runtime spec describes. The init waits until that is done, so the
  * agent holds the fd before the container's first notified syscall.
  */
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include "executor.h"
 
@@ -49,13 +48,9 @@ void send_to_agent(struct plan *pl, pid_t child, int lfd)
 		}
 	if (!s || lfd < 0)
 		fail(EPROTO, DETAIL_BAD_PLAN);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (s->f[2].len >= sizeof addr.sun_path)
-		fail(ENAMETOOLONG, 0);
-	memcpy(addr.sun_path, s->f[2].str, s->f[2].len + 1);
-	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
-		fail(errno, DETAIL_AGENT);
+	int sock = agent_sock; /* connected before any setns (OP_AGENT_CONNECT) */
+	if (sock < 0)
+		fail(EPROTO, DETAIL_BAD_PLAN);
 	size_t cap = s->f[3].len + s->f[4].len + s->f[5].len + 32;
 	char *msg = malloc(cap);
 	if (!msg)
@@ -68,4 +63,5 @@ void send_to_agent(struct plan *pl, pid_t child, int lfd)
 		fail(errno, DETAIL_AGENT);
 	free(msg);
 	close(sock);
+	agent_sock = -1;
 }

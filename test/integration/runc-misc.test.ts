@@ -190,7 +190,7 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
         state: { ociVersion: "1.0.2-dev", id, status: "creating", pid: msg.state.pid, bundle: b.dir, annotations: { "org.test": "x" } },
       });
       expect(msg.pid).toBeGreaterThan(1);
-      expect(await agent.exited).toBe(0);
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("received 1");
     } finally {
       agent.kill();
       b.cleanup();
@@ -209,8 +209,29 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
       expect([c.code, c.stderr]).toEqual([0, ""]);
       expect(JSON.parse(fs.readFileSync(stateFile, "utf8")).state.id).toBe(id);
       expect(berth(["start", id]).code).toBe(0);
-      expect(await agent.exited).toBe(0);
+      for (let i = 0; i < 300 && !fs.existsSync(`${b.dir}/rootfs/out`); i++) Bun.sleepSync(10);
+      Bun.sleepSync(50);
       expect(fs.readFileSync(`${b.dir}/rootfs/out`, "utf8")).toBe("mkdir: can't create directory '/tmp/y': No medium found\n");
+    } finally {
+      agent.kill();
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+
+  it("gives an exec'd process its own listener, sent to the agent with status running", async () => {
+    const id = uniqueId("notifye");
+    const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
+    const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
+    await agent.stdout.getReader().read();
+    const b = makeBundle(["sleep", "30"], notifying(sock));
+    try {
+      expect(berth(["run", "-d", "--bundle", b.dir, id], { detached: true }).code).toBe(0);
+      const e = berth(["exec", id, "sh", "-c", "mkdir /tmp/z 2>&1; echo end"]);
+      expect([e.stdout, e.stderr]).toEqual(["mkdir: can't create directory '/tmp/z': No medium found\nend\n", ""]);
+      const msg = JSON.parse(fs.readFileSync(`${stateFile}.2`, "utf8"));
+      expect(msg.state).toMatchObject({ id, status: "running", bundle: b.dir });
+      expect(msg.fds).toEqual(["seccompFd"]);
     } finally {
       agent.kill();
       berth(["delete", "--force", id]);

@@ -80,11 +80,11 @@ async function compileSeccomp(spec: Spec, root: string, dryRun: boolean) {
  * With SCMP_ACT_NOTIFY rules, the listener fd goes to the agent at listenerPath with the
  * runtime-spec's container process state (as runc sends it); the pid is only known to stage 0.
  */
-function seccompNotify(spec: Spec, id: string, bundle: string): SeccompNotify | undefined {
+export function seccompNotify(spec: Spec, id: string, bundle: string, status = "creating"): SeccompNotify | undefined {
   const sc = spec.linux?.seccomp;
   if (!sc?.syscalls?.some((r) => r.action === "SCMP_ACT_NOTIFY") || !sc.listenerPath) return undefined;
   const PID = -987654321987; // `"pid":-987654321987` cannot occur inside a JSON string (its quotes would be escaped)
-  const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: "creating", pid: PID, bundle };
+  const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status, pid: PID, bundle };
   if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
   const msg: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid: PID };
   if (sc.listenerMetadata) msg.metadata = sc.listenerMetadata;

@@ -108,6 +108,9 @@ export function compilePlan(input: CompileInput): Plan {
 
   // Paths opened before any setns, while we still see the host's filesystem.
   if (input.fifoPath) add("openFifo", { path: input.fifoPath }, `open exec fifo ${input.fifoPath}`);
+  if (input.seccomp?.notify) {
+    add("agentConnect", { path: input.seccomp.notify.path }, `connect to the seccomp agent at ${input.seccomp.notify.path}`, "linux.seccomp.listenerPath");
+  }
   if (input.consoleSocket) {
     add("consoleSocket", { path: input.consoleSocket }, `connect to console socket ${input.consoleSocket}`);
   }

@@ -62,7 +62,7 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     const reason = detail === DETAIL.cwdNotDir ? "not a directory" : msg;
     return new BerthError(`chdir to cwd ${JSON.stringify(String(s.args.path))} set in config.json failed: ${reason}`, { phase: "cwd", field, errno: en });
   }
-  if (s.op === "seccompNotify" && detail === DETAIL.agent) {
+  if ((s.op === "seccompNotify" || s.op === "agentConnect") && detail === DETAIL.agent) {
     return new BerthError(`cannot hand the seccomp listener to the agent at ${s.args.path}: ${msg}`, {
       phase: "seccomp", field: "linux.seccomp.listenerPath", errno: en, hint: "start the seccomp agent first; it must listen on that unix socket",
     });

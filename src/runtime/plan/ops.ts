@@ -15,6 +15,7 @@ export const OPS = {
   setns: { code: 1, stage: "pre-clone", fields: [["path", "s"], ["nstype", "i"]] },
   consoleSocket: { code: 2, stage: "pre-clone", fields: [["path", "s"]] },
   openFifo: { code: 3, stage: "pre-clone", fields: [["path", "s"]] },
+  agentConnect: { code: 5, stage: "pre-clone", fields: [["path", "s"]] },
   clone: { code: 4, stage: "clone", fields: [["flags", "i"], ["mode", "i"]] },
   uidMap: { code: 10, stage: "parent", fields: [["map", "s"]] },
   gidMap: { code: 11, stage: "parent", fields: [["map", "s"]] },
