@@ -162,6 +162,17 @@ describe("bind mounts in a new user namespace", () => {
 
 describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
   const agentBinary = () => helperBinary("seccomp-agent");
+  /** Reads the agent's stdout until `text` has appeared (it prints "listening", "received N"). */
+  const seen = new WeakMap<object, string>();
+  async function waitFor(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<void> {
+    let got = seen.get(reader) ?? "";
+    while (!got.includes(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the agent exited before printing ${text}`);
+      got += new TextDecoder().decode(value);
+    }
+    seen.set(reader, got.slice(got.indexOf(text) + text.length));
+  }
   const notifying = (sock: string) => (s: import("../../src/runtime/spec/types.ts").Spec) => {
     s.root!.readonly = false;
     s.annotations = { "org.test": "x" };
@@ -177,20 +188,20 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
     const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
     const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
     const reader = agent.stdout.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain("listening");
+    await waitFor(reader, "listening");
     const b = makeBundle(["sh", "-c", "mkdir /tmp/x 2>&1; chroot /tmp 2>&1; echo end"], notifying(sock));
     try {
       const r = berth(["run", "--bundle", b.dir, id]);
       expect(r.stderr).toBe("");
       // ENOMEDIUM (123) from the agent; EXDEV (18) from the filter's own errnoRet
       expect(r.stdout).toBe("mkdir: can't create directory '/tmp/x': No medium found\nchroot: can't change root directory to '/tmp': Invalid cross-device link\nend\n");
+      await waitFor(reader, "received 1");
       const msg = JSON.parse(fs.readFileSync(stateFile, "utf8"));
       expect(msg).toEqual({
         ociVersion: "1.0.2-dev", fds: ["seccompFd"], pid: msg.state.pid, metadata: 'meta "one"',
         state: { ociVersion: "1.0.2-dev", id, status: "creating", pid: msg.state.pid, bundle: b.dir, annotations: { "org.test": "x" } },
       });
       expect(msg.pid).toBeGreaterThan(1);
-      expect(new TextDecoder().decode((await reader.read()).value)).toContain("received 1");
     } finally {
       agent.kill();
       b.cleanup();
@@ -202,15 +213,16 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
     const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
     const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
     const reader = agent.stdout.getReader();
-    await reader.read();
-    const b = makeBundle(["sh", "-c", "mkdir /tmp/y 2>/tmp/err; cat /tmp/err > /out"], notifying(sock));
+    await waitFor(reader, "listening");
+    const b = makeBundle(["sh", "-c", "mkdir /tmp/y 2>/tmp/err; mv /tmp/err /out"], notifying(sock));
     try {
       const c = berth(["create", "--bundle", b.dir, id], { detached: true });
       expect([c.code, c.stderr]).toEqual([0, ""]);
+      // the agent got it during create (it says so once the state file is written)
+      await waitFor(reader, "received 1");
       expect(JSON.parse(fs.readFileSync(stateFile, "utf8")).state.id).toBe(id);
       expect(berth(["start", id]).code).toBe(0);
-      for (let i = 0; i < 300 && !fs.existsSync(`${b.dir}/rootfs/out`); i++) Bun.sleepSync(10);
-      Bun.sleepSync(50);
+      for (let i = 0; i < 500 && !fs.existsSync(`${b.dir}/rootfs/out`); i++) Bun.sleepSync(10);
       expect(fs.readFileSync(`${b.dir}/rootfs/out`, "utf8")).toBe("mkdir: can't create directory '/tmp/y': No medium found\n");
     } finally {
       agent.kill();
@@ -223,12 +235,14 @@ describe("seccomp user notification (SCMP_ACT_NOTIFY, listenerPath)", () => {
     const id = uniqueId("notifye");
     const sock = `${TEST_TMP}/${id}.sock`, stateFile = `${TEST_TMP}/${id}.json`;
     const agent = Bun.spawn([agentBinary(), sock, stateFile, "123"], { stdout: "pipe" });
-    await agent.stdout.getReader().read();
+    const reader = agent.stdout.getReader();
+    await waitFor(reader, "listening");
     const b = makeBundle(["sleep", "30"], notifying(sock));
     try {
       expect(berth(["run", "-d", "--bundle", b.dir, id], { detached: true }).code).toBe(0);
       const e = berth(["exec", id, "sh", "-c", "mkdir /tmp/z 2>&1; echo end"]);
       expect([e.stdout, e.stderr]).toEqual(["mkdir: can't create directory '/tmp/z': No medium found\nend\n", ""]);
+      await waitFor(reader, "received 2");
       const msg = JSON.parse(fs.readFileSync(`${stateFile}.2`, "utf8"));
       expect(msg.state).toMatchObject({ id, status: "running", bundle: b.dir });
       expect(msg.fds).toEqual(["seccompFd"]);
