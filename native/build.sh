@@ -9,7 +9,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 1
 fi
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
-  -o berth-executor.tmp main.c plan.c mounts.c process.c console.c hooks.c
+  -o berth-executor.tmp main.c plan.c mounts.c process.c console.c hooks.c notify.c
 mv berth-executor.tmp berth-executor
 cd ../monitor
 # The per-container monitor (berthd): small and static too, so a container outlives any library upgrade.

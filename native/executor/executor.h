@@ -24,12 +24,15 @@ enum detail {
 	DETAIL_CWD_NOT_DIR = 6,
 	DETAIL_HOOK_STATUS = 7,   /* OP_RUN_HOOK: err is 0, the hook's wait status is in the high bits */
 	DETAIL_HOOK_TIMEOUT = 8,
+	DETAIL_AGENT = 20,        /* OP_SECCOMP_NOTIFY: the seccomp agent's socket failed */
 };
 
 extern int ctl_fd;          /* control socket to TypeScript */
 extern int cur_step;        /* index of the step being performed, for error reports */
 extern int rootfd;          /* O_PATH fd of the container rootfs (after OP_ROOTFS) */
+extern int bind_source_fd;  /* from OP_BIND_SOURCE, for the next OP_MOUNT; or -1 */
 extern const char *rootfs_path;
+extern int agent_sock;      /* OP_AGENT_CONNECT: the seccomp agent's socket, or -1 */
 extern int console_sock;    /* --console-socket connection, or -1 */
 extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */
 extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */
@@ -43,6 +46,7 @@ void wait_for_parent(char want);
 void do_mount_step(struct step *s);
 void do_rootfs(struct step *s);
 void do_symlink(struct step *s);
+void do_mount_setattr(struct step *s);
 void do_mknod(struct step *s);
 void do_bind_device(struct step *s);
 void do_pivot(struct step *s);
@@ -58,6 +62,8 @@ void do_cap_bounding(struct step *s);
 void do_user(struct step *s);
 void do_caps(struct step *s);
 void do_seccomp(struct step *s);
+void do_seccomp_notify(struct step *s);
+void send_to_agent(struct plan *pl, pid_t child, int lfd);
 void do_cwd(struct step *s, int after_user);
 void do_lookup(struct step *s);
 void do_exec(struct step *s) __attribute__((noreturn));

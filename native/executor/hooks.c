@@ -43,6 +43,9 @@ void do_run_hook(struct step *s)
 		fail(errno, 0);
 	if (pid == 0) {
 		dup2(in[0], 0);
+		/* runc's cwd for the hook (createContainer: the rootfs); a missing one is not fatal */
+		if (s->f[4].str[0] && chdir(s->f[4].str) < 0) {
+		}
 		syscall(SYS_close_range, 3, ~0U, 0);
 		execve(s->f[0].str, argv[0] ? argv : (char *[]){ (char *)s->f[0].str, NULL }, envp);
 		_exit(127);

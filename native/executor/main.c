@@ -42,8 +42,10 @@
 int ctl_fd = -1;
 int cur_step = -1;
 int rootfd = -1;
+int bind_source_fd = -1;
 const char *rootfs_path;
 int console_sock = -1;
+int agent_sock = -1;
 int fifo_fd = -1;
 int sync_fd = -1;
 
@@ -204,6 +206,17 @@ static void stage0_pre_clone(struct step *s)
 			fail(errno, 0);
 		break;
 	}
+	case OP_AGENT_CONNECT: {
+		/* the seccomp agent, reached from the host's mount namespace (before any setns) */
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		if (s->f[0].len >= sizeof addr.sun_path)
+			fail(ENAMETOOLONG, 0);
+		memcpy(addr.sun_path, s->f[0].str, s->f[0].len + 1);
+		agent_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (agent_sock < 0 || connect(agent_sock, (struct sockaddr *)&addr, sizeof addr) < 0)
+			fail(errno, DETAIL_AGENT);
+		break;
+	}
 	case OP_OPEN_FIFO:
 		/* create's exec fifo: `berth start` writes a byte into it to let the init go on. */
 		if (mkfifo(s->f[0].str, 0600) < 0 && errno != EEXIST)
@@ -245,6 +258,28 @@ static void stage0_after_clone(struct step *s, pid_t child)
 		close(step_fd[cur_step]);
 		break;
 	}
+	case OP_BIND_SOURCE: {
+		/* As host root, in the init's (still untouched) mount namespace, so the fd's mount is one
+		 * the init may bind from; then back to our own namespace and directory. */
+		static int own_mnt = -1, own_cwd = -1;
+		if (own_mnt < 0 && ((own_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 ||
+				    (own_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0))
+			fail(errno, 0);
+		snprintf(path, sizeof path, "/proc/%d/ns/mnt", child);
+		int ns = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || setns(ns, CLONE_NEWNS) < 0)
+			fail(errno, 0);
+		close(ns);
+		int fd = open(s->f[0].str, O_PATH | O_CLOEXEC), saved = errno;
+		if (setns(own_mnt, CLONE_NEWNS) < 0 || fchdir(own_cwd) < 0)
+			fail(errno, 0);
+		if (fd < 0)
+			fail(saved, DETAIL_BIND_SOURCE);
+		if (send_fd(sync_fd, fd, "F") < 0)
+			fail(errno, 0);
+		close(fd);
+		break;
+	}
 	default:
 		break;
 	}
@@ -261,7 +296,26 @@ static int is_parent_op(int op)
  * ~8 ms (an RCU grace period), and the init does its mounts meanwhile, until OP_CGROUP_WAIT. */
 static int is_early_parent_op(int op)
 {
-	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS;
+	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS || op == OP_BIND_SOURCE;
+}
+
+/* One byte from stage 0, with the fd it carries if any (SCM_RIGHTS rides on that byte). */
+static int recv_tagged(int sock, char *tag)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	ssize_t r;
+	do
+		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		_exit(1); /* stage 0 failed and has reported why */
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int fd = -1;
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
 }
 
 static void stage1(struct plan *pl, uint32_t first)
@@ -276,12 +330,24 @@ static void stage1(struct plan *pl, uint32_t first)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until exec: if stage 0 dies mid-setup, so do we */
+	if (agent_sock >= 0)
+		close(agent_sock); /* stage 0 talks to the agent */
 	/* The host fds stage 0 opened (namespaces, cgroup.procs) are its business, not ours. */
 	for (uint32_t i = 0; i < pl->nsteps; i++)
 		if (step_fd[i] >= 0)
 			close(step_fd[i]);
-	if (read_full(sync_fd, &go, 1) < 0 || go != 'G')
-		_exit(1); /* stage 0 failed and has reported why */
+	/* Before 'G', stage 0 hands over the bind sources it opened for us, in plan order. */
+	uint32_t next_src = first;
+	for (;;) {
+		int fd = recv_tagged(sync_fd, &go);
+		if (go == 'G')
+			break;
+		while (next_src < pl->nsteps && pl->steps[next_src].op != OP_BIND_SOURCE)
+			next_src++;
+		if (go != 'F' || fd < 0 || next_src == pl->nsteps)
+			_exit(1);
+		step_fd[next_src++] = fd;
+	}
 	prctl(PR_SET_DUMPABLE, 0);
 
 	int cwd_step = -1;
@@ -309,7 +375,12 @@ static void stage1(struct plan *pl, uint32_t first)
 		case OP_PROPAGATION: do_propagation(s); break;
 		case OP_ROOTFS: do_rootfs(s); break;
 		case OP_MOUNT: do_mount_step(s); break;
+		case OP_BIND_SOURCE:
+			bind_source_fd = step_fd[i];
+			step_fd[i] = -1;
+			break;
 		case OP_SYMLINK: do_symlink(s); break;
+		case OP_MOUNT_SETATTR: do_mount_setattr(s); break;
 		case OP_MKNOD: do_mknod(s); break;
 		case OP_BIND_DEVICE: do_bind_device(s); break;
 		case OP_PIVOT: do_pivot(s); break;
@@ -343,6 +414,7 @@ static void stage1(struct plan *pl, uint32_t first)
 				fail(errno, 0);
 			break;
 		case OP_SECCOMP: do_seccomp(s); break;
+		case OP_SECCOMP_NOTIFY: do_seccomp_notify(s); break;
 		case OP_UMASK: umask((mode_t)s->f[0].num); break;
 		case OP_CWD:
 			if (chdir(s->f[0].str) < 0) {
@@ -472,6 +544,13 @@ int main(int argc, char **argv, char **envp)
 			if (master >= 0 && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
 				ioctl(master, TIOCSWINSZ, &ws);
 			char ack = 'A';
+			if (write(sync_fd, &ack, 1) != 1)
+				fail(errno, 0);
+		} else if (msg == 'S') {
+			int lfd = recv_fd(sync_fd);
+			send_to_agent(&pl, child, lfd);
+			close(lfd);
+			char ack = 'N';
 			if (write(sync_fd, &ack, 1) != 1)
 				fail(errno, 0);
 		} else if (msg == 'R') {

@@ -194,10 +194,14 @@ void do_mount_step(struct step *s)
 	unsigned long long extra = s->f[6].num;
 	unsigned long propagation = (unsigned long)s->f[7].num;
 	unsigned long remount = (unsigned long)s->f[8].num;
-	char target[64];
+	char target[64], from_fd[64];
 	int is_bind = (flags & MS_BIND) != 0;
 
-	if (is_bind) {
+	if (is_bind && bind_source_fd >= 0) {
+		/* opened by stage 0 as host root: the container's user may not be able to reach it */
+		fdpath(from_fd, sizeof from_fd, bind_source_fd);
+		source = from_fd;
+	} else if (is_bind) {
 		int src = open(source, O_PATH | O_CLOEXEC);
 		if (src < 0)
 			fail(errno, DETAIL_BIND_SOURCE);
@@ -210,6 +214,10 @@ void do_mount_step(struct step *s)
 	if (mount(source, target, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
 		fail(errno, 0);
 	close(fd);
+	if (bind_source_fd >= 0) {
+		close(bind_source_fd);
+		bind_source_fd = -1;
+	}
 
 	/* Re-resolve: the fd pointed at the directory under the new mount, not at the mount. */
 	if (remount || propagation) {
@@ -223,6 +231,26 @@ void do_mount_step(struct step *s)
 			fail(errno, 0);
 		close(fd);
 	}
+}
+
+/*
+ * The recursive mount attributes (rro, rnosuid, rnoexec, ...): mount(2) can only change one
+ * mount at a time, mount_setattr(2) changes a whole tree. Spelled out here because
+ * <linux/mount.h> clashes with <sys/mount.h> on older libcs.
+ */
+struct berth_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+void do_mount_setattr(struct step *s)
+{
+	struct berth_mount_attr attr = { .attr_set = s->f[1].num, .attr_clr = s->f[2].num };
+	int fd = open_in_root(s->f[0].str, O_PATH, 0);
+	if (fd < 0)
+		fail(errno, 0);
+	if (syscall(442 /* SYS_mount_setattr */, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+		fail(errno, 0);
+	close(fd);
 }
 
 static int parent_in_root(const char *path, const char **base)
@@ -293,10 +321,73 @@ void do_bind_device(struct step *s)
 	close(fd);
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_mountinfo(char *p)
+{
+	char *o = p;
+	for (; *p; p++, o++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			*o = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else
+			*o = *p;
+	}
+	*o = 0;
+}
+
+/*
+ * --no-pivot leaves the old root under the moved rootfs, with the host's /proc and /sys still
+ * in this mount namespace. The kernel lets a process in a new user namespace mount a fresh procfs
+ * or sysfs if any full one is visible anywhere in its mount namespace, so a container could get
+ * an unmasked /proc that way (pivot_root detaches the old root, so it cannot). Detach every full
+ * proc/sysfs mount outside the rootfs first; one that cannot be detached is covered by an empty
+ * tmpfs, which makes it "not fully visible". Deepest first, as mountinfo lists parents first.
+ */
+static void hide_host_proc_sys(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		fail(errno, 0);
+	char *line = NULL, **points = NULL;
+	size_t cap = 0, n = 0, rlen = strlen(rootfs_path);
+	while (getline(&line, &cap, f) > 0) {
+		char root[PATH_MAX], point[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 || sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(root, "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0))
+			continue;
+		unescape_mountinfo(point);
+		if (strncmp(point, rootfs_path, rlen) == 0 && (point[rlen] == '/' || point[rlen] == 0))
+			continue;
+		char **grown = realloc(points, (n + 1) * sizeof *points);
+		if (!grown || !(grown[n] = strdup(point)))
+			fail(ENOMEM, 0);
+		points = grown;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	while (n-- > 0) {
+		/* never let the detach travel to the host (the tree is a slave already; be sure) */
+		if (mount(NULL, points[n], NULL, MS_SLAVE | MS_REC, NULL) < 0 && errno != ENOENT && errno != EINVAL)
+			fail(errno, 0);
+		if (umount2(points[n], MNT_DETACH) < 0) {
+			if (errno == ENOENT)
+				;
+			else if ((errno != EINVAL && errno != EPERM) || mount("tmpfs", points[n], "tmpfs", MS_RDONLY, "size=0") < 0)
+				fail(errno, 0);
+		}
+		free(points[n]);
+	}
+	free(points);
+}
+
 void do_pivot(struct step *s)
 {
 	if (s->f[0].num) {
 		/* --no-pivot (e.g. on a ramdisk root, where pivot_root is refused): move + chroot. */
+		hide_host_proc_sys();
 		if (chdir(rootfs_path) < 0 || mount(rootfs_path, "/", NULL, MS_MOVE, NULL) < 0 ||
 		    chroot(".") < 0 || chdir("/") < 0)
 			fail(errno, 0);

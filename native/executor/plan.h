@@ -24,6 +24,7 @@ enum op {
 	OP_SETNS = 1,          /* s:path i:nstype                      join an existing namespace */
 	OP_CONSOLE_SOCKET = 2, /* s:path                               connect; the pty master goes there */
 	OP_OPEN_FIFO = 3,      /* s:path                               O_PATH fd kept for OP_WAIT_FIFO */
+	OP_AGENT_CONNECT = 5,  /* s:path                               the seccomp agent (listenerPath) */
 	OP_CLONE = 4,          /* i:flags i:mode                       mode: 0 foreground, 1 detach, 2 create */
 
 	/* stage 0: parent side, after the clone, before the child may go on */
@@ -66,7 +67,11 @@ enum op {
 	OP_HOOK_POINT = 49,    /* tell berth the namespaces exist; it runs createRuntime hooks and
 	                          answers with the state JSON hooks get on stdin */
 	OP_LOOKUP = 51,        /* s:argv0 s:PATH   find the program now, so create fails if it is missing */
-	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s)   a hook run by the init itself */
+	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s) s:cwd   a hook run by the init itself */
+	OP_BIND_SOURCE = 53,   /* s:path   stage 0 opens a bind source in the init's mount namespace, as
+	                          host root, and hands the fd over: the next OP_MOUNT binds from it */
+	OP_SECCOMP_NOTIFY = 54, /* s:filter i:flags s:agent-path s:head s:mid s:tail   see notify.c */
+	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
 };
 
 struct field {

@@ -5,6 +5,7 @@ import { BerthError } from "../runtime/errors.ts";
 import { stderr, stdout } from "./output.ts";
 import { appendLog, formatLogLine } from "./log.ts";
 import { mark } from "../runtime/trace.ts";
+import { existsSync } from "node:fs";
 
 export interface Globals {
   root: string;
@@ -49,10 +50,11 @@ usage: berth [global options] command [command options] [arguments...]
 
 commands:
 ${cmds}
+   help       show this help, or a command's: berth help COMMAND (or berth COMMAND --help)
 
 global options:
    --root DIR          root directory for container state (default: "/run/berth")
-   --debug             debug output: also prints the spec a command loaded
+   --debug             debug lines (logrus-style level=debug) to --log, or stderr
    --log FILE          write errors and debug lines to FILE (default: stderr)
    --log-format F      text or json (default: "text")
    --systemd-cgroup    cgroupsPath is "slice:prefix:name"
@@ -62,12 +64,24 @@ global options:
 `;
 }
 
+/** A debug line (with --debug only): to --log, or stderr. */
+export function debug(g: Globals, msg: string): void {
+  if (g.debug) logLine(g, "debug", msg);
+}
+
 /** The globals of this call, as far as they were parsed: report() needs --log and --log-format. */
 let current: Globals | undefined;
 
-/** Appends a line to the --log file, if one was given (runc's logrus lines; see log.ts). */
+/**
+ * Appends a line to the --log file, if one was given (runc's logrus lines; see log.ts). Debug
+ * lines without --log go to stderr in the same format, as runc's do.
+ */
 export function logLine(g: Globals | undefined, level: "debug" | "warning" | "error", msg: string): void {
-  if (!g?.log) return;
+  if (!g) return;
+  if (!g.log) {
+    if (level === "debug" && g.debug) stderr(formatLogLine(g.logFormat, level, msg));
+    return;
+  }
   const failed = appendLog(g.log, formatLogLine(g.logFormat, level, msg));
   if (failed) stderr(`berth: warning: ${failed}\n`);
 }
@@ -131,8 +145,14 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "criu": value(a); break; // accepted for compatibility; checkpoint/restore is not supported
       case "v": case "version":
-        stdout(`berth version ${VERSION}\nspec: 1.2.0\n`);
+      {
+        // Loaded only here: the features table is not needed on every call.
+        const { versionText } = await import("./version.ts");
+        // import.meta.dir is src/cli from the sources, .cache in a start-up bundle.
+        const repo = [`${import.meta.dir}/../..`, `${import.meta.dir}/..`].find((d) => existsSync(`${d}/package.json`)) ?? ".";
+        stdout(versionText(VERSION, absolute(repo)));
         return 0;
+      }
       case "h": case "help":
         stdout(usage());
         return 0;
@@ -145,11 +165,23 @@ export async function main(argv: string[]): Promise<number> {
     stdout(usage());
     return 0;
   }
+  // `berth help` and `berth help CMD`, as runc (urfave/cli) accepts them.
+  if (name === "help" || name === "h") {
+    const topic = argv[i + 1];
+    if (topic === undefined) {
+      stdout(usage());
+      return 0;
+    }
+    if (!COMMANDS[topic]) throw new BerthError(`no help topic for ${JSON.stringify(topic)}`, { phase: "args", hint: "run `berth --help` for the list of commands" });
+    return (await loadCommand(topic)).run(["--help"], g);
+  }
   const cmd = COMMANDS[name];
   if (!cmd) throw new BerthError(`unknown command ${JSON.stringify(name)}`, { phase: "args", hint: "run `berth --help` for the list of commands" });
-  if (g.debug) logLine(g, "debug", `berth ${VERSION}: ${argv.slice(i).join(" ")}`);
+  debug(g, `berth ${VERSION}: ${argv.slice(i).join(" ")}`);
   const mod = await loadCommand(name);
-  return mod.run(argv.slice(i + 1), g);
+  const code = await mod.run(argv.slice(i + 1), g);
+  debug(g, `${name}: exit status ${code}`);
+  return code;
 }
 
 function report(e: unknown, g?: Globals): void {

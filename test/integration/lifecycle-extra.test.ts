@@ -427,6 +427,63 @@ describe("berth update", () => {
   });
 });
 
+describe("berth update, as runc's update.bats", () => {
+  it("ignores device rules (runc does not parse or apply them here), keeps a paused container paused, never reads forever", () => {
+    // a container whose access "rwa" runc reads as rw, and which keeps writing /dev/null
+    const c = container(["sh", "-c", "while true; do echo >/dev/null || echo FAIL; done"], (s) => {
+      s.linux!.resources!.devices!.push({ allow: true, type: "c", major: 4, minor: 1, access: "rwa" });
+    });
+    try {
+      if (V1) expect(read(`${cgDir("devices", c.id)}/devices.list`).split("\n")).toContain("c 4:1 rw");
+      const odd = { devices: [{ allow: true, type: "q", access: "rwa" }], pids: { limit: 30 } };
+      for (let i = 0; i < 12; i++) {
+        const r = berth(["update", "-r", "-", c.id], { stdin: JSON.stringify(odd) });
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+      }
+      expect(read(`${V1 ? cgDir("pids", c.id) : cgDir("", c.id)}/pids.max`)).toBe("30");
+      expect(berth(["update", "-r", "-", c.id], { stdin: "null" }).code).toBe(0);
+      const dbg = berth(["--debug", "update", "-r", "-", c.id], { stdin: JSON.stringify(odd) });
+      expect(dbg.stderr).toContain("not updated (as runc): resources.devices");
+      // an endless input is refused instead of read until memory runs out
+      const zero = berth(["update", "-r", "/dev/zero", c.id]);
+      expect(zero.code).toBe(1);
+      expect(zero.stderr).toContain("cannot read the resources from /dev/zero: more than 4 MiB");
+      expect(berth(["pause", c.id]).code).toBe(0);
+      expect(berth(["update", "--pids-limit", "40", c.id]).code).toBe(0);
+      expect(stateOf(c.id).status).toBe("paused");
+      expect(berth(["resume", c.id]).code).toBe(0);
+      expect(stateOf(c.id).status).toBe("running");
+      expect(psJson(c.id)?.length).toBeGreaterThan(0);
+    } finally {
+      c.done();
+    }
+  });
+});
+
+describe("linux.resources.unified off a pure cgroup v2 host", () => {
+  const mode = (() => {
+    const m = fs.readFileSync("/proc/self/mountinfo", "utf8");
+    const v2 = / - cgroup2 /.test(m), v1 = / - cgroup /.test(m);
+    return v2 && !v1 ? "v2" : v1 && v2 ? "hybrid" : "v1";
+  })();
+  (mode === "v2" ? test.skip : it)("is invalid configuration (as runc), and leaves no state or cgroup", () => {
+    for (const unified of [{ "pids.max": "10" }, { "hugetlb.2MB.max": "0" }]) {
+      const b = makeBundle(["true"], (s) => (s.linux!.resources!.unified = unified));
+      const id = uniqueId("uni");
+      try {
+        const r = berth(["run", "--bundle", b.dir, id]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`invalid configuration: unified resources need a cgroup v2 host, and this host's cgroups are ${mode === "hybrid" ? "hybrid" : "cgroup v1"}`);
+        expect(r.stderr.trimEnd().split("\n").length).toBe(1);
+        expect(fs.existsSync(`${STATE_ROOT}/${id}`)).toBe(false);
+        for (const ctrl of ["pids", "memory", "unified"]) expect(fs.existsSync(`/sys/fs/cgroup/${ctrl}/berth/${id}`)).toBe(false);
+      } finally {
+        b.cleanup();
+      }
+    }
+  });
+});
+
 describe("berth features", () => {
   test("prints the runtime-spec features document, four-space indented", () => {
     const r = berth(["features"]);
@@ -435,13 +492,14 @@ describe("berth features", () => {
     const f = JSON.parse(r.stdout);
     expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     expect(f.mountOptions).toContain("rbind");
-    expect(f.mountOptions).not.toContain("rro");
+    expect(f.mountOptions).toContain("rro");
+    expect(f.mountOptions).toContain("rnoexec");
     expect(f.linux.namespaces).not.toContain("time");
     expect(f.linux.namespaces).toContain("user");
     expect(f.linux.capabilities).toContain("CAP_SYS_ADMIN");
     expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
     expect(f.linux.seccomp.enabled).toBe(true);
-    expect(f.linux.seccomp.actions).not.toContain("SCMP_ACT_NOTIFY");
+    expect(f.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
     expect(f.linux.seccomp.archs).toEqual(["SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"]);
     expect(f.linux.apparmor.enabled).toBe(false);
     expect(f.linux.selinux.enabled).toBe(false);

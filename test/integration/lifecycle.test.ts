@@ -1,7 +1,7 @@
 // runc's lifecycle contract: create, start, state, kill, delete, list, exec, hooks. Needs root.
 import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
-import { berth, CAN_RUN, leftoverState, makeBundle, uniqueId, STATE_ROOT, BERTH, type Bundle } from "../helpers/bundle.ts";
+import { berth, CAN_RUN, leftoverState, makeBundle, uniqueId, STATE_ROOT, BERTH, REPO, type Bundle } from "../helpers/bundle.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
 
 const it = CAN_RUN ? test : test.skip;
@@ -308,6 +308,44 @@ describe("hooks", () => {
     }
   });
 
+  it("a relative hook path runs from where runc runs it: the bundle, the rootfs for createContainer, the cwd for startContainer", () => {
+    const b = makeBundle(["sleep", "30"]);
+    const id = uniqueId("hk");
+    const log = `${b.dir}/where.log`;
+    // the same relative name exists in the bundle, in the rootfs and in the process cwd: the
+    // script's own text says which one ran, and pwd where it ran
+    const script = (which: string) => `#!/bin/sh\necho "$1 ${which} $(pwd)" >> ${which === "cwd" ? "/tmp/where.log" : log}\n`;
+    fs.mkdirSync(`${b.dir}/hk`);
+    fs.writeFileSync(`${b.dir}/hk/run.sh`, script("bundle"), { mode: 0o755 });
+    fs.mkdirSync(`${b.dir}/rootfs/hk`);
+    fs.writeFileSync(`${b.dir}/rootfs/hk/run.sh`, script("rootfs"), { mode: 0o755 });
+    fs.mkdirSync(`${b.dir}/rootfs/work/hk`, { recursive: true });
+    fs.writeFileSync(`${b.dir}/rootfs/work/hk/run.sh`, script("cwd"), { mode: 0o755 });
+    const hook = (kind: string) => [{ path: "hk/run.sh", args: ["run.sh", kind] }];
+    b.spec.hooks = {
+      prestart: hook("prestart"), createRuntime: hook("createRuntime"), createContainer: hook("createContainer"),
+      startContainer: hook("startContainer"), poststart: hook("poststart"), poststop: hook("poststop"),
+    };
+    b.spec.process!.cwd = "/work";
+    b.spec.root!.readonly = false;
+    b.write();
+    try {
+      // from another directory, so berth's own cwd is not the answer
+      expect(berth(["create", "--bundle", b.dir, id], { detached: true, cwd: "/" }).stderr).toBe("");
+      expect(berth(["start", id], { cwd: "/" }).code).toBe(0);
+      for (let i = 0; i < 100 && !fs.existsSync(`${b.dir}/rootfs/tmp/where.log`); i++) Bun.sleepSync(10);
+      expect(berth(["delete", "--force", id], { cwd: "/" }).code).toBe(0);
+      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
+        `prestart bundle ${b.dir}`, `createRuntime bundle ${b.dir}`, `createContainer rootfs ${b.dir}/rootfs`,
+        `poststart bundle ${b.dir}`, `poststop bundle ${b.dir}`,
+      ]);
+      expect(fs.readFileSync(`${b.dir}/rootfs/tmp/where.log`, "utf8")).toBe("startContainer cwd /work\n");
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+
   it("a failing createRuntime hook fails create and leaves nothing behind", () => {
     const b = makeBundle(["sleep", "30"]);
     const id = uniqueId("hk");
@@ -409,6 +447,25 @@ describe("global flags", () => {
 
   it("prints its version like runc", () => {
     const r = berth(["--version"]);
-    expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.\d+\.\d+\nbun: \S+\n$/);
+    // the checkout's commit, read without git
+    const head = Bun.spawnSync(["git", "-C", REPO, "rev-parse", "HEAD"]).stdout.toString().trim();
+    if (head) expect(r.stdout).toContain(`commit: ${head}\n`);
+    expect(berth(["-v"]).stdout).toBe(r.stdout);
+  });
+
+  it("has -h, --help and `help CMD` for every command", () => {
+    const cmds = berth(["--help"]).stdout.split("commands:\n")[1].split("\n\n")[0].split("\n").map((l) => l.trim().split(/\s+/)[0]).filter((c) => c && c !== "help");
+    expect(cmds.length).toBeGreaterThan(10);
+    for (const c of cmds) {
+      const long = berth([c, "--help"]);
+      expect([c, long.code, long.stderr]).toEqual([c, 0, ""]);
+      expect(long.stdout.toLowerCase()).toStartWith(`usage: berth ${c}`);
+      expect(berth([c, "-h"]).stdout).toBe(long.stdout);
+      expect(berth(["help", c]).stdout).toBe(long.stdout);
+    }
+    const bad = berth(["help", "nosuch"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no help topic for "nosuch"');
   });
 });

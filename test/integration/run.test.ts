@@ -219,13 +219,23 @@ describe("berth run: what the container sees", () => {
     }
   });
 
-  it("prints the spec it loaded with --debug", () => {
+  it("prints the spec it loaded with --debug, as logrus debug lines on stderr (text and json)", () => {
     const b = makeBundle(["true"]);
     try {
       const r = berth(["--debug", "run", "--bundle", b.dir, uniqueId()]);
       expect(r.code).toBe(0);
-      expect(r.stderr).toContain('"ociVersion": "1.0.2-dev"');
-      expect(r.stderr).toContain('"true"');
+      const lines = r.stderr.trimEnd().split("\n");
+      for (const l of lines) expect(l).toMatch(/^time="[^"]+" level=debug msg=".*"$/);
+      expect(lines.find((l) => l.includes("loaded spec"))).toContain('\\"ociVersion\\":\\"1.0.2-dev\\"');
+      expect(lines.at(-1)).toContain('msg="run: exit status 0"');
+      const j = berth(["--debug", "--log-format", "json", "run", "--bundle", b.dir, uniqueId()]);
+      expect(j.code).toBe(0);
+      const objs = j.stderr.trimEnd().split("\n").map((l) => JSON.parse(l));
+      expect(objs.every((o) => o.level === "debug")).toBe(true);
+      const spec = objs.find((o) => o.msg.startsWith("loaded spec"));
+      expect(JSON.parse(spec.msg.slice(spec.msg.indexOf("{"))).process.args).toEqual(["true"]);
+      // without --debug: nothing on stderr
+      expect(berth(["run", "--bundle", b.dir, uniqueId()]).stderr).toBe("");
     } finally {
       b.cleanup();
     }

@@ -337,6 +337,18 @@ describe("devices (v1)", () => {
     expect(fake.writes.find((w) => w.path.endsWith("devices.deny"))?.data).toBe("a");
   });
 
+  test("access is read as runc reads it: the set of r, w, m in it (\"rwa\" is rw); none of them is refused", () => {
+    const { layout, fake } = setup();
+    const cg = createCgroup(layout, "c1", { resources: { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 4, minor: 1, access: "rwa" }, { allow: true, type: "b", major: 7, minor: 0, access: "mmw" }] } });
+    const dev = cg.dirs.find((d) => d.includes("/devices/"))!;
+    const list = read(`${dev}/devices.list`).split("\n");
+    expect(list).toContain("c 4:1 rw");
+    expect(list).toContain("b 7:0 wm");
+    const e = berthErr(() => createCgroup(layout, "c2", { resources: { devices: [{ allow: true, type: "c", major: 4, minor: 1, access: "xyz" }] } }));
+    expect(e.field).toBe("linux.resources.devices[0].access");
+    expect(leftovers(fake).filter((p) => p.includes("c2"))).toEqual([]);
+  });
+
   test("an update only writes the difference (no deny-all window)", () => {
     const { layout, fake } = setup();
     const cg = createCgroup(layout, "c1", { resources: { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 7, minor: 0, access: "rw" }] } });
@@ -360,7 +372,7 @@ describe("devices (v1)", () => {
     expect(berthErr(() => createCgroup(layout, "c1", { resources: { devices: [{ allow: true, type: "x" as "c", access: "r" }] } })).field).toBe(
       "linux.resources.devices[0].type",
     );
-    expect(berthErr(() => createCgroup(layout, "c1", { resources: { devices: [{ allow: true, access: "rx" }] } })).field).toBe("linux.resources.devices[0].access");
+    expect(berthErr(() => createCgroup(layout, "c1", { resources: { devices: [{ allow: true, access: "x" }] } })).field).toBe("linux.resources.devices[0].access");
   });
 });
 
@@ -469,25 +481,22 @@ describe("hybrid (v1 controllers + cgroup2 with hugetlb)", () => {
     expect(read(`${root}/unified/berth/c1/hugetlb.2MB.max`)).toBe(String(2 << 20));
   });
 
-  test("unified entries for v1-bound controllers are a clear error", () => {
-    const { layout, fake } = hybrid();
-    const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified: { "memory.high": "100M" } } }));
-    expect(e.field).toBe('linux.resources.unified["memory.high"]');
-    expect(e.hint).toContain("hybrid");
-    expect(e.hint).toContain(`${root}/memory`);
-    expect(leftovers(fake)).toEqual([]);
-  });
-
-  test("unified entries for a controller on cgroup2 work", () => {
-    const { layout } = hybrid();
-    const cg = createCgroup(layout, "c1", { resources: { unified: { "hugetlb.1GB.max": "0" } } });
-    expect(read(`${cg.dirs.at(-1)}/hugetlb.1GB.max`)).toBe("0");
+  test("unified entries are invalid configuration on a hybrid host, as runc says, and leave nothing", () => {
+    for (const unified of [{ "memory.high": "100M" }, { "hugetlb.1GB.max": "0" }]) {
+      const { layout, fake } = hybrid();
+      const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified } }));
+      expect(e.field).toBe(`linux.resources.unified[${JSON.stringify(Object.keys(unified)[0])}]`);
+      expect(e.message).toContain("invalid configuration: unified resources need a cgroup v2 host");
+      expect(e.message).toContain("hybrid");
+      expect(leftovers(fake)).toEqual([]);
+    }
   });
 
   test("v1-only host: unified entries need cgroup v2", () => {
     const { layout } = setup();
     const e = berthErr(() => createCgroup(layout, "c1", { resources: { unified: { "pids.max": "5" } } }));
-    expect(e.describe()).toContain("only cgroup v1");
+    expect(e.describe()).toContain("invalid configuration");
+    expect(e.describe()).toContain("are cgroup v1");
   });
 
   test("freeze prefers the v1 freezer", () => {

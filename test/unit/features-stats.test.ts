@@ -21,9 +21,9 @@ describe("features document", () => {
   test("mount options: exactly those the parser turns into flags or propagation", () => {
     const opts = supportedMountOptions();
     expect(opts).toEqual([...opts].sort());
-    for (const o of ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec", "rprivate", "rslave", "shared", "relatime", "nosymfollow"]) expect(opts).toContain(o);
+    for (const o of ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec", "rprivate", "rslave", "shared", "relatime", "nosymfollow", "rro", "rnosuid", "rnoexec"]) expect(opts).toContain(o);
     // passed to the filesystem as data, refused, or ignored: not claimed
-    for (const o of ["rro", "rnosuid", "acl", "idmap", "ridmap", "tmpcopyup", "silent"]) expect(opts).not.toContain(o);
+    for (const o of ["acl", "idmap", "ridmap", "tmpcopyup", "silent"]) expect(opts).not.toContain(o);
     for (const o of opts) expect(parseMountOptions([o], "t").data).toEqual([]);
   });
   test("linux: namespaces without time, every capability, cgroup, no LSMs or RDT", () => {
@@ -36,10 +36,10 @@ describe("features document", () => {
     expect(f.linux.intelRdt).toEqual({ enabled: false });
     expect(f.linux.mountExtensions).toEqual({ idmap: { enabled: false } });
   });
-  test("seccomp: what the profile parser accepts (no NOTIFY, no listener flags)", () => {
+  test("seccomp: what the profile parser accepts (NOTIFY, but no listener flags: berth sets NEW_LISTENER itself)", () => {
     const s = f.linux.seccomp;
     expect(s.enabled).toBe(true);
-    expect(s.actions).toEqual(["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"]);
+    expect(s.actions).toEqual(["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"]);
     expect(s.operators).toEqual(["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"]);
     expect(s.archs).toEqual(["SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"]);
     expect(s.knownFlags).toContain("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");

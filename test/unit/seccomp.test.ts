@@ -497,23 +497,33 @@ describe("flags and unsupported features", () => {
     expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG"] }).flags).toBe(2);
   });
 
-  test("NEW_LISTENER, listenerPath and SCMP_ACT_NOTIFY are rejected as not supported yet", () => {
+  test("SCMP_ACT_NOTIFY compiles to SECCOMP_RET_USER_NOTIF; refused where runc refuses it", () => {
     expectConfigError(
       { defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_NEW_LISTENER"] },
       "linux.seccomp.flags[0]",
       /not supported yet/,
     );
-    expectConfigError(
-      { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock" },
-      "linux.seccomp.listenerPath",
-      /not supported yet/,
-    );
-    expectConfigError(
-      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }, { names: ["mount"], action: "SCMP_ACT_NOTIFY" }] },
-      "linux.seccomp.syscalls[1].action",
-      /SCMP_ACT_NOTIFY is not supported yet/,
-    );
-    expectConfigError({ defaultAction: "SCMP_ACT_NOTIFY" }, "linux.seccomp.defaultAction", /not supported yet/);
+    // listenerPath alone is accepted (runc too): nothing notifies
+    expect(compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock" } as Seccomp).filter.length).toBeGreaterThan(0);
+    const notify = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/a.sock", syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }] } as Seccomp;
+    const { filter } = compileSeccomp(notify);
+    const dv = new DataView(filter.buffer, filter.byteOffset, filter.byteLength);
+    const rets = new Set<number>();
+    for (let i = 0; i < filter.length / 8; i++) if (dv.getUint16(i * 8, true) === 0x06) rets.add(dv.getUint32(i * 8 + 4, true));
+    expect(rets.has(0x7fc00000)).toBe(true);
+    expectConfigError({ ...notify, listenerPath: undefined }, "linux.seccomp.listenerPath", /listenerPath is not set/);
+    expectConfigError({ ...notify, syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] }, "linux.seccomp.syscalls[0].names", /cannot be used for the write syscall/);
+    expectConfigError({ defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/a" }, "linux.seccomp.defaultAction", /cannot be used as the default action/);
+    expectConfigError({ ...notify, syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY", errnoRet: 1 }] }, "linux.seccomp.syscalls[0].errnoRet", /does not return an errno/);
+  });
+
+  test("defaultErrnoRet sets the default action's errno", () => {
+    const { filter } = compileSeccomp({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] } as Seccomp);
+    const dv = new DataView(filter.buffer, filter.byteOffset, filter.byteLength);
+    const rets: number[] = [];
+    for (let i = 0; i < filter.length / 8; i++) if (dv.getUint16(i * 8, true) === 0x06) rets.push(dv.getUint32(i * 8 + 4, true));
+    expect(rets).toContain(0x00050000 | 38);
+    expect(rets).not.toContain(0x00050000 | 1);
   });
 });
 

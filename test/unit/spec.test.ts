@@ -251,3 +251,20 @@ describe("berth spec command", () => {
     expect(err).toStartWith(`berth: spec: ${join(dir, "config.json")} already exists; remove it first`);
   });
 });
+
+import { MOUNT_ATTR, parseMountOptions as parseOpts } from "../../src/runtime/plan/mount-options.ts";
+
+describe("recursive mount options (runc's rro, rnosuid, ...)", () => {
+  test("become mount_setattr attributes, not filesystem data; a later option wins", () => {
+    const o = parseOpts(["rbind", "rro", "rnosuid", "rnoexec"], "mounts[0]");
+    expect(o.data).toEqual([]);
+    expect(o.recAttrSet).toBe(MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC);
+    expect(o.recAttrClr).toBe(0);
+    const back = parseOpts(["rro", "rrw"], "m");
+    expect([back.recAttrSet, back.recAttrClr]).toEqual([0, MOUNT_ATTR.RDONLY]);
+    const atime = parseOpts(["rstrictatime", "rnoatime"], "m");
+    expect([atime.recAttrSet, atime.recAttrClr]).toEqual([MOUNT_ATTR.NOATIME, MOUNT_ATTR.ATIME]);
+    const none = parseOpts(["bind", "ro"], "m");
+    expect([none.recAttrSet, none.recAttrClr]).toEqual([0, 0]);
+  });
+});

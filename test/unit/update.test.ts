@@ -2,7 +2,7 @@
 // merging into the saved config, and error field names.
 import { describe, expect, test } from "bun:test";
 import {
-  FLAG_FIELDS, mergeResources, parseRAMInBytes, renameFields, resourcesFromFlags, resourcesFromJson, updatableResources,
+  FLAG_FIELDS, ignoredResourceFields, mergeResources, parseRAMInBytes, renameFields, resourcesFromFlags, resourcesFromJson, updatableResources,
 } from "../../src/runtime/container/update.ts";
 import { BerthError } from "../../src/runtime/errors.ts";
 
@@ -93,7 +93,22 @@ describe("resourcesFromJson", () => {
   test("malformed JSON and non-objects are refused clearly", () => {
     expect(() => resourcesFromJson("{bad", "stdin")).toThrow(/cannot parse the resources in stdin/);
     expect(() => resourcesFromJson("[1]", "stdin")).toThrow(/must be a JSON object/);
-    expect(() => resourcesFromJson("null", "stdin")).toThrow(/must be a JSON object/);
+    expect(() => resourcesFromJson('"x"', "stdin")).toThrow(/must be a JSON object/);
+    expect(() => resourcesFromJson('{"devices":5}', "stdin")).toThrow(/resources.devices in stdin must be an array/);
+  });
+  test("null is an empty update, as runc decodes it", () => {
+    expect(resourcesFromJson("null", "stdin")).toEqual({});
+  });
+  test("device rules are not updated, so their values are not checked (runc neither parses them here)", () => {
+    const r = resourcesFromJson(JSON.stringify({ devices: [{ allow: true, type: "q", access: "rwa" }], pids: { limit: 5 } }), "stdin");
+    expect(updatableResources(r)).toEqual({ pids: { limit: 5 } });
+    expect(() => resourcesFromJson('{"devices":[{"allow":true}],"pids":{"limit":"x"}}', "stdin")).toThrow(/expected an integer/);
+  });
+  test("ignoredResourceFields names what update will not apply", () => {
+    expect(ignoredResourceFields({
+      devices: [{ allow: false, access: "rwm" }], hugepageLimits: [], memory: { limit: 5, swappiness: 1 }, cpu: { shares: 2 }, blockIO: { weight: 10, leafWeight: 5 }, unified: { "x.y": "1" },
+    })).toEqual(["devices", "memory.swappiness", "blockIO.leafWeight"]);
+    expect(ignoredResourceFields({ pids: { limit: 1 } })).toEqual([]);
   });
 });
 

@@ -1,12 +1,12 @@
 // berth create [options] <container-id>: set the container up; its process waits for `berth start`.
 import path from "node:path";
-import type { Globals } from "../main.ts";
+import { debug, type Globals } from "../main.ts";
 import { parseFlags } from "../flags.ts";
 import { loadSpec } from "../../runtime/spec/load.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { createOnly } from "../../runtime/container/run.ts";
 import { BerthError } from "../../runtime/errors.ts";
-import { stderr, stdout } from "../output.ts";
+import { stdout } from "../output.ts";
 
 export const USAGE = `usage: berth create [options] <container-id>
 
@@ -50,7 +50,7 @@ export async function run(argv: string[], g: Globals): Promise<number> {
   const id = validateId(positionals[0]);
   const bundle = path.resolve((flags.bundle as string | undefined) || process.cwd());
   const spec = loadSpec(bundle);
-  if (g.debug) stderr(`berth: loaded spec from ${bundle}/config.json:\n${JSON.stringify(spec, null, 2)}\n`);
+  debug(g, `loaded spec from ${bundle}/config.json: ${JSON.stringify(spec)}`);
   return createOnly({
     id, bundle, spec, root: g.root, noPivot: !!flags["no-pivot"], pidFile: flags["pid-file"] as string | undefined,
     consoleSocket: flags["console-socket"] as string | undefined, preserveFds: preserveFds(flags["preserve-fds"]),

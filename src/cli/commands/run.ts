@@ -1,13 +1,13 @@
 // berth run [options] <container-id>: create and start a container, like `runc run`.
 import path from "node:path";
-import type { Globals } from "../main.ts";
+import { debug, type Globals } from "../main.ts";
 import { parseFlags } from "../flags.ts";
 import { loadSpec } from "../../runtime/spec/load.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { BerthError } from "../../runtime/errors.ts";
 import { mark } from "../../runtime/trace.ts";
-import { stderr, stdout } from "../output.ts";
+import { stdout } from "../output.ts";
 
 export const USAGE = `usage: berth run [options] <container-id>
 
@@ -53,7 +53,7 @@ export async function run(argv: string[], g: Globals): Promise<number> {
   mark("command loaded");
   const spec = loadSpec(bundle);
   mark("spec loaded and validated");
-  if (g.debug) stderr(`berth: loaded spec from ${bundle}/config.json:\n${JSON.stringify(spec, null, 2)}\n`);
+  debug(g, `loaded spec from ${bundle}/config.json: ${JSON.stringify(spec)}`);
   return runContainer({
     id, bundle, spec, root: g.root, detach: !!flags.detach, noPivot: !!flags["no-pivot"],
     pidFile: flags["pid-file"] as string | undefined, consoleSocket: flags["console-socket"] as string | undefined,

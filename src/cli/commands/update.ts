@@ -1,11 +1,12 @@
 // berth update [flags] <container-id>: change a live container's resource limits, with runc's
 // flags or --resources FILE|- (an OCI LinuxResources JSON, as containerd sends it).
 import fs from "node:fs";
-import type { Globals } from "../main.ts";
+import tty from "node:tty";
+import { debug, type Globals } from "../main.ts";
 import { parseFlags, formatFlagHelp, type FlagDefs } from "../flags.ts";
 import { BerthError } from "../../runtime/errors.ts";
 import { validateId } from "../../runtime/state/index.ts";
-import { resourcesFromFlags, resourcesFromJson, updateContainer } from "../../runtime/container/update.ts";
+import { ignoredResourceFields, resourcesFromFlags, resourcesFromJson, updateContainer } from "../../runtime/container/update.ts";
 import type { Resources } from "../../runtime/spec/types.ts";
 import { stderr, stdout } from "../output.ts";
 
@@ -41,12 +42,40 @@ options:
 ${formatFlagHelp(FLAGS)}
 `;
 
+/** A LinuxResources document is a few hundred bytes; more than this is not one (e.g. /dev/zero). */
+const MAX_RESOURCES = 4 << 20;
+
 function readResources(file: string): string {
+  const name = file === "-" ? "stdin" : file;
+  const fail = (why: string, code?: string) =>
+    new BerthError(`cannot read the resources from ${name}: ${why}`, { phase: "update", field: "update --resources", errno: code });
+  let fd = 0;
   try {
-    return fs.readFileSync(file === "-" ? 0 : file, "utf8");
+    if (file !== "-") fd = fs.openSync(file, "r");
+    else if (tty.isatty(0)) stderr("berth: update: reading the resources JSON from the terminal; end it with Ctrl-D\n");
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(65536);
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") { Bun.sleepSync(5); continue; }
+        throw e;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_RESOURCES) throw fail(`more than ${MAX_RESOURCES >> 20} MiB: not a LinuxResources JSON document`);
+      chunks.push(buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
   } catch (e) {
+    if (e instanceof BerthError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BerthError(`cannot read the resources from ${file === "-" ? "stdin" : file}: ${code ?? (e as Error).message}`, { phase: "update", field: "update --resources", errno: code });
+    throw fail(code ?? (e as Error).message, code);
+  } finally {
+    if (fd !== 0) fs.closeSync(fd);
   }
 }
 
@@ -69,6 +98,9 @@ export async function run(argv: string[], g: Globals): Promise<number> {
     const ignored = [...given].filter((k) => k !== "resources" && k !== "help");
     if (ignored.length) stderr(`berth: warning: update: with --resources the other flags are ignored (as runc): ${ignored.map((k) => "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())).join(", ")}\n`);
     resources = resourcesFromJson(readResources(flags.resources!), flags.resources === "-" ? "stdin" : flags.resources!);
+    const skipped = ignoredResourceFields(resources);
+    // A debug line, not a warning: containerd sends the whole LinuxResources (devices too) on every update.
+    if (skipped.length) debug(g, `update: not updated (as runc): ${skipped.map((f) => "resources." + f).join(", ")}`);
   } else {
     if (flags.cpuShares && flags.cpuShare && flags.cpuShares !== flags.cpuShare) {
       throw new BerthError("--cpu-share and --cpu-shares give different values", { phase: "args" });

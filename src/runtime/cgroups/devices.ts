@@ -56,7 +56,8 @@ export function normaliseDeviceRules(rules: DeviceCgroup[], fieldPrefix: string)
     const major = num(r.major, "major");
     const minor = num(r.minor, "minor");
     const access = r.access ?? "rwm";
-    if (access === "" || /[^rwm]/.test(access))
+    // Other letters are ignored, as runc does ("rwa" is rw); see validateResources.
+    if (!/[rwm]/.test(access))
       throw cgroupError(`device access ${JSON.stringify(access)} must be made of "r", "w", "m"`, { field: `${field}.access` });
     const acc = ["r", "w", "m"].filter((c) => access.includes(c)).join("");
     if (type === "a" && !(major === "*" && minor === "*" && acc === "rwm")) {

@@ -578,8 +578,10 @@ function applyUnified(ctx: Ctx, u: Record<string, string>): void {
         hint: 'keys are file names like "memory.high" or "pids.max", without "/"',
       });
     const dir = ctx.v2;
-    if (!dir)
-      throw cgroupError(`unified resources need a cgroup v2 hierarchy, and this host has only cgroup v1`, {
+    // A hybrid host's cgroup2 mount holds few or no controllers and is not where limits live:
+    // runc refuses unified there as on plain v1, and so does berth (before anything is made).
+    if (!dir || ctx.layout.mode !== "v2")
+      throw cgroupError(`invalid configuration: unified resources need a cgroup v2 host, and this host's cgroups are ${ctx.layout.mode === "hybrid" ? "hybrid (v1 controllers plus an almost empty cgroup2)" : "cgroup v1"}`, {
         field,
         hint: "express the setting through the other linux.resources fields, or run on a cgroup v2 host",
       });

@@ -8,7 +8,7 @@ import { printPlan } from "../plan/print.ts";
 import { launch } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
-import { FORWARDED, writePidFile } from "./run.ts";
+import { FORWARDED, seccompNotify, writePidFile } from "./run.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
 
 export interface ExecOptions {
@@ -47,7 +47,10 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (proc.terminal && o.detach && !o.consoleSocket) {
     throw configError("process.terminal", "cannot allocate a terminal for a detached process without --console-socket");
   }
-  const seccomp = spec.linux?.seccomp ? await compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${o.root}/.cache/seccomp`, !o.dryRun) : undefined;
+  const compiled = spec.linux?.seccomp ? await compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${o.root}/.cache/seccomp`, !o.dryRun) : undefined;
+  // An exec'd process gets its own listener, sent to the agent as runc does (status running).
+  const notify = compiled && seccompNotify(spec, o.id, l.state.bundle, "running");
+  const seccomp = compiled && notify ? { ...compiled, notify } : compiled;
   let passwd: string | undefined;
   try {
     passwd = fs.readFileSync(`${l.state.rootfs}/etc/passwd`, "utf8");

@@ -1,6 +1,7 @@
 // OCI hooks run by berth itself, in the runtime's namespaces: prestart, createRuntime, poststart,
 // poststop. (createContainer and startContainer run inside the container: the executor runs
 // those.) Each hook gets the container's state JSON on stdin.
+import { existsSync } from "node:fs";
 import { BerthError } from "../errors.ts";
 import type { Hook } from "../spec/types.ts";
 
@@ -21,8 +22,11 @@ export async function runHooks(kind: HookKind, hooks: Hook[] | undefined, state:
     const argv = h.args?.length ? h.args : [h.path];
     let proc: ReturnType<typeof Bun.spawn>;
     try {
+      // runc runs these from the bundle (it chdirs there): a relative path is the bundle's.
       proc = Bun.spawn({
-        cmd: [h.path, ...argv.slice(1)],
+        cmd: [h.path.startsWith("/") ? h.path : `${state.bundle.replace(/\/+$/, "")}/${h.path}`, ...argv.slice(1)],
+        // (a bundle removed before delete's poststop hooks must not stop them from running)
+        cwd: existsSync(state.bundle) ? state.bundle : "/",
         argv0: argv[0],
         env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
         stdin: Buffer.from(JSON.stringify(state)),

@@ -6,6 +6,7 @@ import path from "node:path";
 import { BerthError, configError } from "../errors.ts";
 import type { Spec } from "../spec/types.ts";
 import { compilePlan, type CompileInput } from "../plan/compile.ts";
+import type { SeccompNotify } from "../plan/process.ts";
 import { printPlan } from "../plan/print.ts";
 import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
@@ -77,6 +78,23 @@ async function compileSeccomp(spec: Spec, root: string, dryRun: boolean) {
   return compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${root}/.cache/seccomp`, !dryRun);
 }
 
+/**
+ * With SCMP_ACT_NOTIFY rules, the listener fd goes to the agent at listenerPath with the
+ * runtime-spec's container process state (as runc sends it); the pid is only known to stage 0.
+ */
+export function seccompNotify(spec: Spec, id: string, bundle: string, status = "creating"): SeccompNotify | undefined {
+  const sc = spec.linux?.seccomp;
+  if (!sc?.syscalls?.some((r) => r.action === "SCMP_ACT_NOTIFY") || !sc.listenerPath) return undefined;
+  const PID = -987654321987; // `"pid":-987654321987` cannot occur inside a JSON string (its quotes would be escaped)
+  const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status, pid: PID, bundle };
+  if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
+  const msg: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid: PID };
+  if (sc.listenerMetadata) msg.metadata = sc.listenerMetadata;
+  msg.state = state;
+  const [head, mid, tail] = JSON.stringify(msg).split(`"pid":${PID}`);
+  return { path: path.resolve(bundle, sc.listenerPath), head: head + '"pid":', mid: mid + '"pid":', tail };
+}
+
 const describe = (e: unknown): string => (e instanceof BerthError ? e.describe() : String(e));
 
 export function writePidFile(file: string, pid: number): void {
@@ -104,7 +122,9 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mod
   if (!terminal && o.consoleSocket) {
     throw configError("process.terminal", "--console-socket was given but process.terminal is false");
   }
-  const seccomp = await compileSeccomp(spec, o.root, !!o.dryRun);
+  const compiled = await compileSeccomp(spec, o.root, !!o.dryRun);
+  const notify = compiled && seccompNotify(spec, o.id, o.bundle);
+  const seccomp = compiled && notify ? { ...compiled, notify } : compiled;
   const plan = compilePlan({
     spec, bundle: o.bundle, rootfs, mode, noPivot: o.noPivot, consoleSocket: o.consoleSocket, fifoPath,
     preserveFds: o.preserveFds, seccomp, host: hostView, cgroup: cgroups.forPlan(),

@@ -5,7 +5,7 @@
 // As runc 1.1.5, update touches only: memory limit/reservation/swap (kernel and kernelTCP are
 // accepted and ignored), cpu shares/quota/period/realtime/cpus/mems/idle (and burst), blockIO
 // weight, pids limit and unified. Other LinuxResources fields (devices, hugepageLimits, network,
-// rdma, ...) are ignored. A value of 0 (or "") means "leave as it is".
+// rdma, ...) are ignored (a --debug line names them). A value of 0 (or "") means "leave as it is".
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import { applyResources, detectLayout } from "../cgroups/index.ts";
@@ -133,11 +133,19 @@ export function resourcesFromJson(text: string, source: string): Resources {
   } catch (e) {
     throw new BerthError(`cannot parse the resources in ${source}: ${(e as Error).message}`, { phase: "update", field: "resources", hint: "it must be an OCI LinuxResources JSON object" });
   }
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  // null is an empty update, as runc's JSON decoder reads it.
+  if (input === null) input = {};
+  if (typeof input !== "object" || Array.isArray(input)) {
     throw new BerthError(`the resources in ${source} must be a JSON object (an OCI LinuxResources)`, { phase: "update", field: "resources" });
   }
+  // Device rules are never updated (runc neither parses nor applies them here): only their shape
+  // is checked, so a rule runc would take does not fail the whole update.
+  const { devices, ...rest } = input as Record<string, unknown>;
+  if (devices !== undefined && devices !== null && (!Array.isArray(devices) || devices.some((d) => typeof d !== "object" || d === null || Array.isArray(d)))) {
+    throw new BerthError(`resources.devices in ${source} must be an array of device rule objects`, { phase: "update", field: "resources.devices" });
+  }
   try {
-    validateSpec({ ociVersion: "1.0.2", root: { path: "rootfs" }, linux: { resources: input } });
+    validateSpec({ ociVersion: "1.0.2", root: { path: "rootfs" }, linux: { resources: rest } });
   } catch (e) {
     if (e instanceof BerthError) {
       e.phase = "update";
@@ -149,6 +157,33 @@ export function resourcesFromJson(text: string, source: string): Resources {
 }
 
 const isSet = (v: number | undefined | null): v is number => v !== undefined && v !== null && v !== 0;
+
+/** What update applies, per section (runc 1.1.5's set); anything else given is ignored. */
+const UPDATED: Record<string, readonly string[] | true> = {
+  memory: ["limit", "reservation", "swap", "kernel", "kernelTCP", "checkBeforeUpdate"],
+  cpu: ["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"],
+  blockIO: ["weight"],
+  pids: ["limit"],
+  unified: true,
+};
+
+/** The fields of a LinuxResources that update ignores ("devices", "memory.swappiness"), set ones only. */
+export function ignoredResourceFields(r: Resources): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(r as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue;
+    const keep = UPDATED[k];
+    if (keep === true) continue;
+    if (!keep) {
+      if (!Array.isArray(v) || v.length) out.push(k);
+      continue;
+    }
+    for (const [sub, sv] of Object.entries(v as Record<string, unknown>)) {
+      if (sv !== undefined && sv !== null && !keep.includes(sub)) out.push(`${k}.${sub}`);
+    }
+  }
+  return out;
+}
 
 /** The part of `r` that update applies (runc's set), with unset (0 / "") values dropped. */
 export function updatableResources(r: Resources): Resources {

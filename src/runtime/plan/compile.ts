@@ -16,10 +16,10 @@
 import type { Mount, Spec } from "../spec/types.ts";
 import { CLONE, MS, NAMESPACES, RESOLVE } from "../linux.ts";
 import { configError } from "../errors.ts";
-import { describeFlags, parseMountOptions, propagationFlag } from "./mount-options.ts";
+import { describeFlags, parseMountOptions, propagationFlag, recursiveOptions } from "./mount-options.ts";
 import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
-import { addProcessSteps } from "./process.ts";
+import { addProcessSteps, type SeccompNotify } from "./process.ts";
 
 /** A mount the cgroups module expands a `cgroup` mount into. */
 export interface ExpandedMount {
@@ -53,7 +53,7 @@ export interface CompileInput {
     procsFiles: string[];
     expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][]; remounts?: ExpandedMount[] };
   };
-  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   host: HostView;
 }
 
@@ -108,6 +108,9 @@ export function compilePlan(input: CompileInput): Plan {
 
   // Paths opened before any setns, while we still see the host's filesystem.
   if (input.fifoPath) add("openFifo", { path: input.fifoPath }, `open exec fifo ${input.fifoPath}`);
+  if (input.seccomp?.notify) {
+    add("agentConnect", { path: input.seccomp.notify.path }, `connect to the seccomp agent at ${input.seccomp.notify.path}`, "linux.seccomp.listenerPath");
+  }
   if (input.consoleSocket) {
     add("consoleSocket", { path: input.consoleSocket }, `connect to console socket ${input.consoleSocket}`);
   }
@@ -175,6 +178,7 @@ export function compilePlan(input: CompileInput): Plan {
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
   let hasDevpts = false;
+  let devReadonly: { flags: number; field: string } | undefined;
   mounts.forEach((m, i) => {
     const field = `mounts[${i}]`;
     if (!m.destination?.startsWith("/")) throw configError(`${field}.destination`, `mount destination "${m.destination}" is not an absolute path`);
@@ -215,13 +219,28 @@ export function compilePlan(input: CompileInput): Plan {
     }
     // /proc and /sys must land on a real directory of the rootfs, never through a symlink.
     const resolve = m.type === "proc" || m.type === "sysfs" ? RESOLVE.NO_SYMLINKS : 0;
-    const mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
+    // In a new user namespace the init may not reach the source (a 0700 directory of the host's
+    // root, say): the parent opens it as host root, in the init's mount namespace (as runc does).
+    if (opts.bind && newUserns && isNew("mount")) {
+      add("bindSource", { path: source }, `open the bind source ${source} as the host's root, for the init`, `${field}.source`);
+    }
+    let mountFlags = opts.bind ? opts.flags & (MS.BIND | MS.REC) : opts.flags;
+    // A read-only /dev still needs its device nodes, symlinks and the devpts/shm/mqueue mount
+    // points: mount it writable and remount it read-only once the console is bound (as runc).
+    if (dest === "/dev" && !opts.bind && opts.flags & MS.RDONLY) {
+      mountFlags &= ~MS.RDONLY;
+      devReadonly = { flags: opts.flags, field };
+    }
     const remount = opts.bind && opts.flags & ~(MS.BIND | MS.REC) ? opts.flags : 0;
     const data = opts.data.join(",");
     add("mount", {
       source, dest, fstype: opts.bind ? "" : (m.type ?? ""), flags: mountFlags, data, mkdir, resolve,
       propagation: opts.propagation, remount,
     }, `mount ${opts.bind ? "bind " + source : (m.type ?? "?") + " " + source} on ${dest} (${describeFlags(opts.flags & ~MS.BIND) || "defaults"}${data ? "," + data : ""})`, field);
+    if (opts.recAttrSet || opts.recAttrClr) {
+      add("mountSetattr", { dest, attrSet: opts.recAttrSet, attrClr: opts.recAttrClr },
+        `set ${recursiveOptions(m.options)} on ${dest} and every mount below it (mount_setattr)`, field);
+    }
   });
 
   // ---- devices ------------------------------------------------------------------------------
@@ -256,10 +275,15 @@ export function compilePlan(input: CompileInput): Plan {
   // namespaces created and its mounts done; then the init runs createContainer hooks itself,
   // in the container's namespaces, before pivot_root (as the runtime spec orders them).
   const hooks = spec.hooks ?? {};
+  // A relative hook path is taken from where runc runs the hook: createContainer from the
+  // rootfs (runc chdirs there before it; the host path still resolves before pivot_root),
+  // startContainer from the process's cwd inside the container.
+  const hookDir = { createContainer: rootfs, startContainer: spec.process?.cwd || "/" };
   const runHooks = (kind: "createContainer" | "startContainer") => {
     (hooks[kind] ?? []).forEach((h, i) => {
       const argv = h.args?.length ? h.args : [h.path];
-      add("runHook", { path: h.path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0 },
+      const path = h.path.startsWith("/") ? h.path : `${hookDir[kind].replace(/\/+$/, "")}/${h.path}`;
+      add("runHook", { path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0, cwd: hookDir[kind] },
         `run ${kind} hook ${h.path}${h.timeout ? ` (timeout ${h.timeout}s)` : ""}`, `hooks.${kind}[${i}]`);
     });
   };
@@ -277,6 +301,13 @@ export function compilePlan(input: CompileInput): Plan {
   if (proc.terminal) {
     const rows = proc.consoleSize?.height ?? 0, cols = proc.consoleSize?.width ?? 0;
     add("console", { rows, cols, bindConsole: devIsTmpfs ? 1 : 0 }, `create a pty in the container and make it the controlling terminal${devIsTmpfs ? ", bound on /dev/console" : ""}${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
+  }
+  // After the console's /dev/console bind, as runc's finalizeRootfs (the path resolves in the
+  // rootfs fd, which is the new root).
+  if (devReadonly) {
+    const flags = MS.REMOUNT | (devReadonly.flags & ~(MS.BIND | MS.REC | MS.REMOUNT));
+    add("mount", { source: "", dest: "/dev", fstype: "", flags, data: "", mkdir: 2, resolve: 0, propagation: 0, remount: 0 },
+      `remount /dev read-only, now that it is populated (${describeFlags(flags & ~MS.REMOUNT)})`, devReadonly.field);
   }
   if (spec.hostname !== undefined && spec.hostname !== "") {
     if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');

@@ -3,7 +3,7 @@ import { BerthError } from "../errors.ts";
 import { errnoMessage, errnoName } from "../errno.ts";
 import type { Plan } from "./types.ts";
 
-export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8 };
+export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8, agent: 20 };
 
 const E = { EPERM: 1, ENOENT: 2, EACCES: 13, EBUSY: 16, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28, EROFS: 30, ELOOP: 40, EXDEV: 18 };
 
@@ -12,6 +12,7 @@ function hintFor(op: string, errno: number, text: string): string | undefined {
   if (op === "mount" && errno === E.EPERM) return "the kernel refused the mount: inside a user namespace some filesystems and flags cannot be mounted";
   if (op === "mount" && errno === E.EXDEV) return "the destination resolves outside the rootfs (a symlink in the image?)";
   if (op === "mount" && errno === E.ELOOP) return "the destination is a symlink, which is not allowed here";
+  if (op === "mountSetattr" && errno === 38) return "recursive mount options (rro, rnosuid, ...) need mount_setattr(2): Linux 5.12 or later";
   if (op === "pivot" && errno === E.EINVAL) return "pivot_root is not possible on this root filesystem (e.g. a ramdisk): use --no-pivot";
   if (op === "cgroupJoin") return "the cgroup could not take the process: check the cgroup limits (pids.max, cpuset) and that it still exists";
   if (op === "setns") return "the namespace path is wrong or the process owning it is gone";
@@ -60,6 +61,14 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
   if (s.op === "cwd") {
     const reason = detail === DETAIL.cwdNotDir ? "not a directory" : msg;
     return new BerthError(`chdir to cwd ${JSON.stringify(String(s.args.path))} set in config.json failed: ${reason}`, { phase: "cwd", field, errno: en });
+  }
+  if ((s.op === "seccompNotify" || s.op === "agentConnect") && detail === DETAIL.agent) {
+    return new BerthError(`cannot hand the seccomp listener to the agent at ${s.args.path}: ${msg}`, {
+      phase: "seccomp", field: "linux.seccomp.listenerPath", errno: en, hint: "start the seccomp agent first; it must listen on that unix socket",
+    });
+  }
+  if (s.op === "bindSource" && detail === DETAIL.bindSource) {
+    return new BerthError(`bind source ${s.args.path}: ${msg}`, { phase: "mount", field, errno: en });
   }
   if (s.op === "mount" && detail === DETAIL.bindSource) {
     return new BerthError(`${s.text}: bind source ${s.args.source}: ${msg}`, { phase: "mount", field: field ? `${field}.source` : undefined, errno: en });

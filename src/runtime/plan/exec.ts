@@ -4,7 +4,7 @@
 import type { Process, Spec } from "../spec/types.ts";
 import { NAMESPACES } from "../linux.ts";
 import { MODE } from "./ops.ts";
-import { addProcessSteps } from "./process.ts";
+import { addProcessSteps, type SeccompNotify } from "./process.ts";
 import type { Plan, Step } from "./types.ts";
 
 export interface ExecInput {
@@ -15,7 +15,7 @@ export interface ExecInput {
   consoleSocket?: string;
   preserveFds?: number;
   procsFiles: string[];
-  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   passwd?: string;
 }
 
@@ -29,6 +29,8 @@ export function compileExecPlan(input: ExecInput): Plan {
   const add = (op: Step["op"], args: Step["args"], text: string, field?: string) => steps.push({ op, args, text, field });
   const containerNs = new Set((input.spec.linux?.namespaces ?? []).map((n) => n.type));
 
+  const agent = input.seccomp?.notify?.path;
+  if (agent) add("agentConnect", { path: agent }, `connect to the seccomp agent at ${agent}`, "linux.seccomp.listenerPath");
   if (input.consoleSocket) add("consoleSocket", { path: input.consoleSocket }, `connect to console socket ${input.consoleSocket}`);
   for (const type of JOIN_ORDER) {
     if (!containerNs.has(type)) continue; // shared with the host: nothing to join

@@ -7,7 +7,27 @@ export interface ParsedOptions {
   propagation: number; // MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC), applied after the mount
   data: string[];      // everything else, passed to the filesystem (size=, mode=, ...)
   bind: boolean;
+  /** mount_setattr(2) attributes for the whole tree (rro, rnosuid, ...): 0 and 0 when none. */
+  recAttrSet: number;
+  recAttrClr: number;
 }
+
+// MOUNT_ATTR_* of <linux/mount.h>
+export const MOUNT_ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, ATIME: 0x70, RELATIME: 0, NOATIME: 0x10, STRICTATIME: 0x20, NODIRATIME: 0x80, NOSYMFOLLOW: 0x200000 };
+
+// runc's recursive options: option -> [set, clear]. The atime ones replace the whole atime
+// setting (the kernel takes one of relatime/noatime/strictatime with __ATIME cleared).
+const A = MOUNT_ATTR;
+const REC_OPTIONS: Record<string, [number, number]> = {
+  rro: [A.RDONLY, 0], rrw: [0, A.RDONLY],
+  rnosuid: [A.NOSUID, 0], rsuid: [0, A.NOSUID],
+  rnodev: [A.NODEV, 0], rdev: [0, A.NODEV],
+  rnoexec: [A.NOEXEC, 0], rexec: [0, A.NOEXEC],
+  rnodiratime: [A.NODIRATIME, 0], rdiratime: [0, A.NODIRATIME],
+  rnosymfollow: [A.NOSYMFOLLOW, 0], rsymfollow: [0, A.NOSYMFOLLOW],
+  rrelatime: [A.RELATIME, A.ATIME], ratime: [A.RELATIME, A.ATIME], rnorelatime: [A.STRICTATIME, A.ATIME],
+  rnoatime: [A.NOATIME, A.ATIME], rstrictatime: [A.STRICTATIME, A.ATIME], rnostrictatime: [A.RELATIME, A.ATIME],
+};
 
 // option -> [set flags, clear flags]
 const FLAG_OPTIONS: Record<string, [number, number]> = {
@@ -39,11 +59,22 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
 export function parseMountOptions(options: string[] | undefined, field: string, type?: string): ParsedOptions {
   let flags = 0;
   let propagation = 0;
+  let recAttrSet = 0, recAttrClr = 0;
   const data: string[] = [];
   (options ?? []).forEach((opt, i) => {
     if (opt in FLAG_OPTIONS) {
       const [set, clear] = FLAG_OPTIONS[opt];
       flags = (flags & ~clear) | set;
+    } else if (opt in REC_OPTIONS) {
+      const [set, clear] = REC_OPTIONS[opt];
+      if (clear & A.ATIME) {
+        recAttrSet = (recAttrSet & ~A.ATIME) | set;
+        recAttrClr |= A.ATIME;
+      } else {
+        // a later option wins: rro then rrw leaves the tree writable
+        recAttrSet = (recAttrSet & ~clear) | set;
+        recAttrClr = (recAttrClr & ~set) | clear;
+      }
     } else if (opt in PROPAGATION_OPTIONS) {
       propagation = PROPAGATION_OPTIONS[opt];
     } else if (opt === "idmap" || opt === "ridmap") {
@@ -56,7 +87,7 @@ export function parseMountOptions(options: string[] | undefined, field: string, 
   });
   const bind = (flags & MS.BIND) !== 0 || type === "bind";
   if (bind) flags |= MS.BIND;
-  return { flags, propagation, data, bind };
+  return { flags, propagation, data, bind, recAttrSet, recAttrClr };
 }
 
 export function propagationFlag(value: string): number | undefined {
@@ -69,4 +100,9 @@ export function describeFlags(flags: number): string {
     if (flags & bit) names.push(name === "RDONLY" ? "ro" : name === "REC" ? "recursive" : name.toLowerCase());
   }
   return names.join(",");
+}
+
+/** The recursive options among a mount's, for the plan's text: "rro,rnosuid". */
+export function recursiveOptions(options: string[] | undefined): string {
+  return (options ?? []).filter((o) => o in REC_OPTIONS).join(",");
 }

@@ -44,8 +44,17 @@ function rlimitValue(v: number): bigint {
   return v >= 2 ** 63 ? U64_MAX : BigInt(Math.trunc(v));
 }
 
+/** Where the seccomp listener fd goes (SCMP_ACT_NOTIFY): the agent's socket and the message,
+ *  cut where stage 0 writes the init's pid (head + pid + mid + pid + tail). */
+export interface SeccompNotify {
+  path: string;
+  head: string;
+  mid: string;
+  tail: string;
+}
+
 export interface ProcessStepOptions {
-  seccomp?: { filter: Uint8Array; flags: number; summary: string[] };
+  seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   preserveFds?: number;
   /** the container's /etc/passwd, to find HOME when the env has none */
   passwd?: string;
@@ -71,8 +80,14 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   const amb = capMask(caps.ambient, `${f}.capabilities.ambient`);
   const seccompStep = () => {
     if (!o.seccomp) return;
-    add("seccomp", { filter: o.seccomp.filter, flags: o.seccomp.flags },
-      `load seccomp filter (${o.seccomp.filter.length / 8} BPF instructions)`, "linux.seccomp");
+    const n = o.seccomp.notify;
+    if (n) {
+      add("seccompNotify", { filter: o.seccomp.filter, flags: o.seccomp.flags, path: n.path, head: n.head, mid: n.mid, tail: n.tail },
+        `load seccomp filter (${o.seccomp.filter.length / 8} BPF instructions) with a listener, sent to the agent at ${n.path}`, "linux.seccomp");
+    } else {
+      add("seccomp", { filter: o.seccomp.filter, flags: o.seccomp.flags },
+        `load seccomp filter (${o.seccomp.filter.length / 8} BPF instructions)`, "linux.seccomp");
+    }
     for (const s of o.seccomp.summary) notes.push(`seccomp: ${s}`);
   };
   if (!proc.noNewPrivileges) seccompStep();
@@ -90,8 +105,12 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, `${f}.cwd`);
   const pathVar = (proc.env ?? []).findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   add("lookup", { argv0: proc.args[0], path: pathVar }, `find ${JSON.stringify(proc.args[0])}${proc.args[0].includes("/") ? "" : ` in $PATH (${pathVar})`}`, `${f}.args`);
+  // A listener fd goes through stage 0, which `create` lets exit once the init waits on its
+  // fifo: load a notifying filter before that wait (runc loads every filter there).
+  const beforeFifo = !!o.seccomp?.notify;
+  if (proc.noNewPrivileges && beforeFifo) seccompStep();
   o.beforeExec?.();
-  if (proc.noNewPrivileges) seccompStep();
+  if (proc.noNewPrivileges && !beforeFifo) seccompStep();
 
   const env = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, o.passwd)}`);

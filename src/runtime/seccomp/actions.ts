@@ -10,6 +10,7 @@ export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
 export const SECCOMP_RET_KILL_THREAD = 0x00000000;
 export const SECCOMP_RET_TRAP = 0x00030000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 export const SECCOMP_RET_TRACE = 0x7ff00000;
 export const SECCOMP_RET_LOG = 0x7ffc0000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
@@ -20,7 +21,7 @@ export const ENOSYS = 38;
 /** Largest errno the kernel will pass back (include/linux/err.h MAX_ERRNO). */
 export const MAX_ERRNO = 4095;
 
-export type ActionKind = "ALLOW" | "ERRNO" | "KILL_THREAD" | "KILL_PROCESS" | "TRAP" | "TRACE" | "LOG";
+export type ActionKind = "ALLOW" | "ERRNO" | "KILL_THREAD" | "KILL_PROCESS" | "TRAP" | "TRACE" | "LOG" | "NOTIFY";
 
 export interface Action {
   kind: ActionKind;
@@ -30,7 +31,7 @@ export interface Action {
   ret: number;
 }
 
-const ACTION_NAMES: Record<string, ActionKind | "NOTIFY"> = {
+const ACTION_NAMES: Record<string, ActionKind> = {
   SCMP_ACT_ALLOW: "ALLOW",
   SCMP_ACT_ERRNO: "ERRNO",
   // libseccomp's SCMP_ACT_KILL predates KILL_PROCESS and has always meant "kill the thread".
@@ -69,6 +70,9 @@ export function makeAction(kind: ActionKind, data = 0): Action {
     case "LOG":
       ret = SECCOMP_RET_LOG;
       break;
+    case "NOTIFY":
+      ret = SECCOMP_RET_USER_NOTIF;
+      break;
   }
   const usesData = kind === "ERRNO" || kind === "TRACE";
   return { kind, data: usesData ? data : 0, ret };
@@ -93,13 +97,6 @@ export function parseAction(name: unknown, errnoRet: unknown, field: string, err
   if (kind === undefined) {
     throw configError(field, `unknown seccomp action ${JSON.stringify(name)}`, `use one of ${KNOWN_ACTIONS.join(", ")}`);
   }
-  if (kind === "NOTIFY") {
-    throw configError(
-      field,
-      "SCMP_ACT_NOTIFY is not supported yet",
-      "seccomp user notification needs a listener agent, which berth does not implement; use SCMP_ACT_ERRNO or SCMP_ACT_TRACE",
-    );
-  }
   const usesData = kind === "ERRNO" || kind === "TRACE";
   if (errnoRet === undefined || errnoRet === null) return makeAction(kind, usesData ? EPERM : 0);
   if (!usesData) {
@@ -118,9 +115,9 @@ export function parseAction(name: unknown, errnoRet: unknown, field: string, err
   return makeAction(kind, errnoRet);
 }
 
-/** Actions that let the call run (or leave the decision to a tracer): no ENOSYS rewriting behind them. */
+/** Actions that let the call run (or leave the decision to a tracer or seccomp agent): no ENOSYS rewriting behind them. */
 export function isPermissive(a: Action): boolean {
-  return a.kind === "ALLOW" || a.kind === "LOG" || a.kind === "TRACE";
+  return a.kind === "ALLOW" || a.kind === "LOG" || a.kind === "TRACE" || a.kind === "NOTIFY";
 }
 
 // errno names for summaries; anything else prints as a number.

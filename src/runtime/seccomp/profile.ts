@@ -63,7 +63,10 @@ const FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG_LOG,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 };
-// Flags that only make sense with a user-notification listener, which berth lacks.
+// Syscalls berth's init makes after loading a notifying filter, before the agent has its fd.
+const NOTIFY_FORBIDDEN = new Set(["write", "read", "sendmsg"]);
+// Berth sets NEW_LISTENER itself when a rule notifies; asking for it (or the killable-wait
+// variant) directly is not supported.
 const LISTENER_FLAGS = new Set(["SECCOMP_FILTER_FLAG_NEW_LISTENER", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -135,12 +138,14 @@ export function parseProfile(input: Seccomp | unknown, field: string): Profile {
       flags |= bit;
     });
   }
-  if (p.listenerPath !== undefined && p.listenerPath !== null && p.listenerPath !== "") {
-    throw configError(
-      `${field}.listenerPath`,
-      "seccomp listenerPath is not supported yet",
-      "berth does not implement seccomp user notification (SCMP_ACT_NOTIFY); remove listenerPath",
-    );
+  if (p.listenerPath !== undefined && p.listenerPath !== null && typeof p.listenerPath !== "string") {
+    throw configError(`${field}.listenerPath`, `listenerPath must be a string, got ${typeName(p.listenerPath)}`);
+  }
+  if (p.listenerMetadata !== undefined && p.listenerMetadata !== null && typeof p.listenerMetadata !== "string") {
+    throw configError(`${field}.listenerMetadata`, `listenerMetadata must be a string, got ${typeName(p.listenerMetadata)}`);
+  }
+  if (defaultAction.kind === "NOTIFY") {
+    throw configError(`${field}.defaultAction`, "SCMP_ACT_NOTIFY cannot be used as the default action", "notify only chosen syscalls; the init itself must still be able to run");
   }
 
   // --- syscalls ---
@@ -150,6 +155,17 @@ export function parseProfile(input: Seccomp | unknown, field: string): Profile {
       throw configError(`${field}.syscalls`, `syscalls must be an array, got ${typeName(p.syscalls)}`);
     }
     p.syscalls.forEach((s, i) => rules.push(parseRule(s, i, `${field}.syscalls[${i}]`, notes)));
+  }
+  const notifying = rules.filter((r) => r.action.kind === "NOTIFY");
+  if (notifying.length && (typeof p.listenerPath !== "string" || p.listenerPath === "")) {
+    throw configError(`${field}.listenerPath`, "listenerPath is not set, and SCMP_ACT_NOTIFY needs a seccomp agent listening there",
+      `set it to the unix socket of the agent (used by ${field}.syscalls[${notifying[0].index}])`);
+  }
+  for (const r of notifying) {
+    // The init talks to berth with these between loading the filter and its exec: were they
+    // notified, it would wait for an agent that does not have the listener fd yet.
+    const bad = r.names.find((n) => NOTIFY_FORBIDDEN.has(n));
+    if (bad) throw configError(`${field}.syscalls[${r.index}].names`, `SCMP_ACT_NOTIFY cannot be used for the ${bad} syscall`, "the runtime needs it to hand the listener to the agent (runc refuses write too)");
   }
 
   return { defaultAction, arches, foreignArches, flags, flagNames, rules, notes };

@@ -579,7 +579,11 @@ function validateHooks(v: Validator, hooks: Obj, path: string): void {
   for (const kind of HOOK_KINDS) {
     for (const [h, hp] of v.optObjects(hooks, kind, path)) {
       v.keys(h, hp, K_HOOK);
-      v.absPath(v.req(h, "path", hp), `${hp}.path`, "hook path");
+      // The spec says absolute; runc also runs a relative path, from the bundle (or, for
+      // createContainer, the rootfs; startContainer, the process cwd). So does berth.
+      const hpath = v.string(v.req(h, "path", hp), `${hp}.path`);
+      if (hpath === "") fail(`${hp}.path`, "hook path must not be empty");
+      if (hpath.includes("\0")) fail(`${hp}.path`, "hook path must not contain a NUL byte");
       v.optStringArray(h, "args", hp);
       const env = v.optArray(h, "env", hp);
       env?.forEach((e, i) => checkEnvEntry(v, e, `${hp}.env[${i}]`));
@@ -744,8 +748,10 @@ function validateResources(v: Validator, r: Obj, path: string): void {
     v.optInteger(d, "minor", dp, INT64);
     const access = v.opt(d, "access");
     if (access !== undefined) {
+      // runc reads access as the set of the r, w and m it contains and ignores other letters
+      // ("rwa" is rw); a value with none of them grants nothing and is refused, as is "".
       const s = v.string(access, `${dp}.access`);
-      if (!/^[rwm]*$/.test(s)) fail(`${dp}.access`, `invalid device access ${quote(s)} (expected a combination of r, w and m)`);
+      if (!/[rwm]/.test(s)) fail(`${dp}.access`, `invalid device access ${quote(s)} (expected a combination of r, w and m)`);
     }
   }
 
