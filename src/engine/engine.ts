@@ -64,7 +64,7 @@ export class Engine {
       fs.writeFileSync(idFile, id + "\n");
     }
     for (const d of ["containers"]) fs.mkdirSync(`${config.dataRoot}/${d}`, { recursive: true, mode: 0o710 });
-    fs.mkdirSync(`${config.execRoot}/containers`, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(`${config.execRoot}/m`, { recursive: true, mode: 0o700 });
     const wired = openImages(db, config);
     const containers = new ContainerService(db, {
       dataRoot: config.dataRoot, execRoot: config.execRoot, cgroupParent: config.cgroupParent,

@@ -4,54 +4,32 @@
 // does, since newer CLIs send fields older daemons never heard of.
 import { badRequest } from "../errors.ts";
 import type { Json } from "./store.ts";
+import { checkConfig, checkHostConfig } from "./spec/fields.ts";
 
-type Kind = "string" | "boolean" | "number" | "strings" | "strslice" | "object" | "stringmap";
+// The Config fields docker keeps (and shows in inspect); anything else in the body is ignored.
+const CONFIG_KEYS = [
+  "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce",
+  "Env", "Cmd", "Entrypoint", "Image", "Volumes", "WorkingDir", "Labels", "StopSignal", "StopTimeout", "ExposedPorts",
+  "NetworkDisabled", "Shell", "OnBuild", "ArgsEscaped", "MacAddress", "Healthcheck",
+];
 
-const CONFIG_FIELDS: Record<string, Kind> = {
-  Hostname: "string", Domainname: "string", User: "string", AttachStdin: "boolean", AttachStdout: "boolean",
-  AttachStderr: "boolean", Tty: "boolean", OpenStdin: "boolean", StdinOnce: "boolean", Env: "strings",
-  Cmd: "strslice", Entrypoint: "strslice", Image: "string", Volumes: "object", WorkingDir: "string",
-  Labels: "stringmap", StopSignal: "string", StopTimeout: "number", ExposedPorts: "object", NetworkDisabled: "boolean",
-  Shell: "strings", OnBuild: "strings", ArgsEscaped: "boolean", MacAddress: "string", Healthcheck: "object",
-};
-
-function check(where: string, v: unknown, kind: Kind): unknown {
-  if (v === null || v === undefined) return undefined;
-  const bad = (want: string) => badRequest(`invalid type for ${where}: want ${want}, got ${Array.isArray(v) ? "array" : typeof v}`);
-  switch (kind) {
-    case "string":
-      if (typeof v !== "string") throw bad("a string");
-      return v;
-    case "boolean":
-      if (typeof v !== "boolean") throw bad("a boolean");
-      return v;
-    case "number":
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bad("a number");
-      return v;
-    case "strings":
-      if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) throw bad("an array of strings");
-      return v;
-    case "strslice": // a string or a list of strings (Go's strslice)
-      if (typeof v === "string") return [v];
-      if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) throw bad("a string or an array of strings");
-      return v;
-    case "object":
-      if (typeof v !== "object" || Array.isArray(v)) throw bad("an object");
-      return v;
-    case "stringmap":
-      if (typeof v !== "object" || Array.isArray(v) || Object.values(v as object).some((s) => typeof s !== "string")) throw bad("an object of strings");
-      return v;
-  }
+function want(ok: boolean, where: string, what: string): void {
+  if (!ok) throw badRequest(`invalid type for ${where}: want ${what}`);
 }
 
 export function validateCreate(body: Json, _version: string): { config: Json; hostConfig: Json; networking: Json } {
+  checkConfig(body, "Config");
+  const hostConfig = checkHostConfig(body.HostConfig);
   const config: Json = {};
-  for (const [k, kind] of Object.entries(CONFIG_FIELDS)) {
-    const v = check(k, body[k], kind);
-    if (v !== undefined) config[k] = v;
-  }
-  const hostConfig = (check("HostConfig", body.HostConfig, "object") ?? {}) as Json;
-  const networking = (check("NetworkingConfig", body.NetworkingConfig, "object") ?? {}) as Json;
+  for (const k of CONFIG_KEYS) if (body[k] !== undefined && body[k] !== null) config[k] = body[k];
+  // Go's strslice: a lone string is a one-element list.
+  for (const k of ["Cmd", "Entrypoint"]) if (typeof config[k] === "string") config[k] = [config[k]];
+  want(config.Image === undefined || typeof config.Image === "string", "Config.Image", "a string");
+  for (const k of ["AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce"]) want(config[k] === undefined || typeof config[k] === "boolean", `Config.${k}`, "a boolean");
+  want(config.StopTimeout === undefined || Number.isInteger(config.StopTimeout), "Config.StopTimeout", "an integer");
+  for (const k of ["Labels", "Volumes", "ExposedPorts"]) want(config[k] === undefined || (typeof config[k] === "object" && !Array.isArray(config[k])), `Config.${k}`, "an object");
+  want(config.Labels === undefined || Object.values(config.Labels).every((v) => typeof v === "string"), "Config.Labels", "an object of strings");
+  const networking = body.NetworkingConfig && typeof body.NetworkingConfig === "object" ? body.NetworkingConfig : {};
   for (const e of (config.Env ?? []) as string[]) {
     if (e === "" || e.startsWith("=")) throw badRequest(`invalid environment variable: ${JSON.stringify(e)}`);
   }

@@ -1,7 +1,7 @@
 // What the container service needs from its neighbours, as interfaces: the image store, the
 // root filesystem manager, the spec builder and the monitor. The engine wires the real ones;
 // tests can pass doubles.
-import type { Spec } from "../../runtime/spec/types.ts";
+import type { SpecInput, SpecOutput } from "./spec/types.ts";
 import type { Json } from "./store.ts";
 
 export interface ResolvedImage {
@@ -22,19 +22,7 @@ export interface RootfsManager {
   remove(containerId: string): Promise<void> | void;
 }
 
-export interface SpecInput {
-  id: string;
-  config: Json;
-  hostConfig: Json;
-  image: Json;
-  rootfs: string;
-  files: { hostsPath: string; hostnamePath: string; resolvConfPath: string };
-  cgroupsPath: string;
-  passwd?: string;
-  group?: string;
-}
-
-export type SpecBuilder = (input: SpecInput) => { spec: Spec; warnings: string[] };
+export type SpecBuilder = (input: SpecInput) => SpecOutput;
 
 /** One connection to a monitor's attach socket (src/engine/monitor). */
 export interface MonitorConn {

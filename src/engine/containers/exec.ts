@@ -11,7 +11,8 @@ import type { ContainerService } from "./service.ts";
 import type { MonitorApi, MonitorConn } from "./deps.ts";
 import type { ContainerRecord, Json } from "./store.ts";
 import { AttachSession } from "./attach.ts";
-import { ALL_CAPS, resolveUser } from "./user.ts";
+import { resolveUser } from "./spec/process.ts";
+import { realHost } from "./spec/host.ts";
 
 export interface ExecInstance {
   id: string;
@@ -50,7 +51,7 @@ export class ExecService {
     const id = crypto.randomBytes(32).toString("hex");
     this.byId.set(id, {
       id, containerId: c.id, config: body, running: false, exitCode: null, pid: 0,
-      dir: `${this.containers.runDir(c.id)}/exec-${id.slice(0, 12)}`,
+      dir: `${this.containers.runDir(c.id)}/x${id.slice(0, 12)}`,
     });
     this.trim();
     return { Id: id };
@@ -90,7 +91,8 @@ export class ExecService {
       } catch { /* no passwd in the image: numeric users only */ }
       user = resolveUser(cfg.User, passwd, group);
     }
-    const caps = cfg.Privileged ? { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] } : base.capabilities;
+    const all = realHost.caps();
+    const caps = cfg.Privileged ? { bounding: all, effective: all, permitted: all, inheritable: [], ambient: [] } : base.capabilities;
     return {
       ...base, terminal: tty, args: cfg.Cmd, env: [...env.values()], cwd: cfg.WorkingDir || base.cwd,
       user, capabilities: caps, ...(cfg.Privileged ? { noNewPrivileges: false } : {}),
@@ -123,8 +125,13 @@ export class ExecService {
       let finished = false;
       const finish = () => {
         if (finished) return;
-        finished = true;
         const exit = this.monitor.readExit(paths.exitFile);
+        if (!exit && fs.existsSync(paths.attachSocket)) {
+          // The stream went away but the process runs on (its monitor is still there): look later.
+          setTimeout(finish, 500);
+          return;
+        }
+        finished = true;
         e.exitCode = exit?.exitCode ?? 126;
         e.running = false;
         e.conn = undefined;
@@ -132,7 +139,9 @@ export class ExecService {
       };
       conn.onFrame((type) => type === 3 && finish());
       conn.onClose(() => setTimeout(finish, 20));
-      if (o.session) o.session.join(await this.monitor.connect(paths.attachSocket));
+      // One connection: with --wait-attach the process's output waits for the first one, and
+      // that must be the stream's.
+      if (o.session) o.session.join(conn);
     } catch (err) {
       e.running = false;
       e.exitCode = 126;

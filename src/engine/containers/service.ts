@@ -16,7 +16,7 @@ import { generateName, validateName } from "./names.ts";
 import { ContainerStore, initialState, type ContainerRecord, type Json } from "./store.ts";
 import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder } from "./deps.ts";
 import { mergeImageConfig, validateCreate } from "./config.ts";
-import { writeContainerFiles } from "./files.ts";
+import { cgroupsPathFor, containerFiles } from "./spec/index.ts";
 import { parseSize } from "../daemon/config.ts";
 
 export interface ServiceOptions {
@@ -94,8 +94,9 @@ export class ContainerService extends EventEmitter {
     return `${this.o.dataRoot}/containers/${id}`;
   }
 
+  /** The monitor's files. Short (16 hex digits of the id): unix socket paths must fit 108 bytes. */
   runDir(id: string): string {
-    return `${this.o.execRoot}/containers/${id}`;
+    return `${this.o.execRoot}/m/${id.slice(0, 16)}`;
   }
 
   logPath(id: string): string {
@@ -136,7 +137,7 @@ export class ContainerService extends EventEmitter {
     const dry = this.deps.buildSpec({
       id, config: merged, hostConfig, image: image.config, rootfs: "/nonexistent",
       files: { hostsPath: "/etc/hosts", hostnamePath: "/etc/hostname", resolvConfPath: "/etc/resolv.conf" },
-      cgroupsPath: this.cgroupsPath(id, hostConfig),
+      cgroupsPath: this.cgroupsPath(id, hostConfig), phase: "create",
     });
     warnings.push(...dry.warnings);
     const args = dry.spec.process?.args ?? [];
@@ -148,7 +149,18 @@ export class ContainerService extends EventEmitter {
     const dir = this.dir(id);
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
-      writeContainerFiles(dir, rec);
+      const read = (p: string) => {
+        try {
+          return fs.readFileSync(p, "utf8");
+        } catch {
+          return "";
+        }
+      };
+      const files = containerFiles({ hostConfig, hostname: dry.hostname, hostHosts: read("/etc/hosts"), hostResolvConf: read("/etc/resolv.conf") });
+      fs.writeFileSync(`${dir}/hostname`, files.hostname);
+      fs.writeFileSync(`${dir}/hosts`, files.hosts);
+      fs.writeFileSync(`${dir}/resolv.conf`, files.resolvConf);
+      for (const d of dry.mkdirs ?? []) fs.mkdirSync(d, { recursive: true });
       await this.deps.rootfs.prepare(id, image.id);
       if (!this.store.insert(rec)) {
         throw conflict(`Conflict. The container name "/${name}" is already in use by another container. You have to remove (or rename) that container to be able to reuse that name.`);
@@ -164,8 +176,7 @@ export class ContainerService extends EventEmitter {
   }
 
   private cgroupsPath(id: string, hostConfig: Json): string {
-    const parent = typeof hostConfig.CgroupParent === "string" && hostConfig.CgroupParent ? hostConfig.CgroupParent : this.o.cgroupParent;
-    return `${parent.startsWith("/") ? parent : `/${parent}`}/${id}`.replace(/\/+/g, "/");
+    return cgroupsPathFor(id, hostConfig, this.o.cgroupParent);
   }
 
   // ---- start --------------------------------------------------------------------------------
@@ -212,7 +223,7 @@ export class ContainerService extends EventEmitter {
       const { spec, warnings } = this.deps.buildSpec({
         id, config: c.config, hostConfig: c.hostConfig, image: this.imageConfigOf(c), rootfs,
         files: { hostsPath: `${dir}/hosts`, hostnamePath: `${dir}/hostname`, resolvConfPath: `${dir}/resolv.conf` },
-        cgroupsPath: this.cgroupsPath(id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"),
+        cgroupsPath: this.cgroupsPath(id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"), phase: "start",
       });
       for (const w of warnings) log.warn(w, { container: id });
       const wrap = this.deps.monitor.args({

@@ -120,6 +120,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     checkWritable(cfg.dataRoot, "--data-root");
     checkWritable(cfg.execRoot, "--exec-root");
+    // <exec-root>/m/<16>/x<12>/console.sock must fit a unix socket address (108 bytes).
+    if (cfg.execRoot.length > 60) {
+      throw new BerthError(`--exec-root ${cfg.execRoot} is too long (${cfg.execRoot.length} bytes; at most 60)`, {
+        phase: "startup", hint: "monitors listen on unix sockets under it, whose paths are limited to 108 bytes",
+      });
+    }
     releases.push(takePidFile(`${cfg.dataRoot}/berthd.lock`, "data root lock"));
     releases.push(takePidFile(cfg.pidfile, "pid file"));
     engine = await Engine.open(cfg);
