@@ -1,0 +1,336 @@
+// The image service the API routes call: lookups by name, ID or short ID as dockerd resolves
+// them, docker import, tag, rmi with dockerd's conflict rules, and the JSON shapes of
+// /images/json, /images/{name}/json and /history. load/save live in transfer.ts.
+import crypto from "node:crypto";
+import type { Database } from "bun:sqlite";
+import type { ByteSource } from "../archive/stream.ts";
+import { ApiError, badRequest, conflict, notFound } from "../errors.ts";
+import { applyChanges, fullContainerConfig, GOARCH, type ContainerConfig, type ImageConfig } from "./config.ts";
+import {
+  familiar, familiarMatch, familiarName, fullName, fullString, HEX64, parseNamed, withDefaultTag, type Reference,
+} from "./reference.ts";
+import { ContentStore, type ImageRow } from "./store.ts";
+import { loadImages, saveImages, type LoadResult } from "./transfer.ts";
+
+export const BERTH_VERSION = "0.1.0";
+
+/** What the container service says about an image: the first container using it, if any. */
+export type InUse = (imageId: string) => { containerId: string; running: boolean } | boolean | null | undefined;
+
+export interface DeleteItem { Untagged?: string; Deleted?: string }
+
+export interface ResolvedImage {
+  id: string;
+  config: ImageConfig;
+  diffIds: string[];
+  /** Layer directories, bottom layer first (overlayfs wants them top-first). */
+  layerDirs: string[];
+  tags: string[];
+}
+
+export type Filters = Record<string, string[] | Record<string, boolean>>;
+
+const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
+const sha = (s: string) => `sha256:${crypto.createHash("sha256").update(s).digest("hex")}`;
+
+/** Filters as docker sends them ({"k":{"v":true}}) or as lists; unknown keys are a 400. */
+export function normalizeFilters(f: Filters | string | undefined, allowed: string[]): Record<string, string[]> {
+  if (!f) return {};
+  let obj: unknown = f;
+  if (typeof f === "string") {
+    try { obj = JSON.parse(f); } catch { throw badRequest(`invalid filters: ${f}`); }
+  }
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (!allowed.includes(k)) throw badRequest(`invalid filter '${k}'`);
+    out[k] = Array.isArray(v) ? v.map(String) : Object.entries(v as Record<string, boolean>).filter(([, b]) => b).map(([s]) => s);
+  }
+  return out;
+}
+
+export class ImageService {
+  readonly store: ContentStore;
+
+  constructor(db: Database, readonly dataRoot: string) {
+    this.store = new ContentStore(db, dataRoot);
+  }
+
+  /** The image ID a reference names (tag, full ID, sha256:ID, or a unique ID prefix). */
+  find(ref: string): string | undefined {
+    const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(ref);
+    if (full) return this.store.row(`sha256:${full[1]}`) ? `sha256:${full[1]}` : undefined;
+    try {
+      const r = parseNamed(ref);
+      if (!r.digest) {
+        const id = this.store.imageByTag(fullString(withDefaultTag(r)));
+        if (id) return id;
+      }
+    } catch { /* not a name: maybe an ID prefix */ }
+    const prefix = /^(?:sha256:)?([a-f0-9]+)$/.exec(ref)?.[1];
+    if (!prefix) return undefined;
+    const hits = this.store.allIds().filter((id) => id.slice(7).startsWith(prefix));
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
+  /** find() or 404 "No such image: busybox:latest". */
+  get(ref: string): string {
+    const id = this.find(ref);
+    if (!id) throw notFound(`No such image: ${displayRef(ref)}`);
+    return id;
+  }
+
+  resolve(ref: string): ResolvedImage {
+    const id = this.get(ref);
+    const row = this.store.row(id)!;
+    return {
+      id, config: this.store.config(id), diffIds: row.diffIds,
+      layerDirs: row.diffIds.map((d) => this.store.layerPath(d)), tags: this.store.tagsOf(id).map(familiar),
+    };
+  }
+
+  /** docker import: one layer from a tar (plain or gzip), a config from --change lines. */
+  async importTar(src: ByteSource, o: { repo?: string; tag?: string; changes?: string[]; message?: string; source?: string } = {}): Promise<string> {
+    const ref = o.repo ? tagReference(o.repo, o.tag) : undefined;
+    const cfg = applyChanges({}, o.changes ?? []);
+    const layer = await this.store.addLayer(src, undefined, "import");
+    try {
+      const created = new Date().toISOString();
+      const msg = o.message || `Imported from ${o.source ?? "-"}`;
+      const config: ImageConfig = {
+        architecture: GOARCH, comment: msg, config: fullContainerConfig(cfg) as ContainerConfig, container_config: fullContainerConfig({}),
+        created, docker_version: BERTH_VERSION, history: [{ created, comment: msg }], os: "linux",
+        rootfs: { type: "layers", diff_ids: [layer.diffId] },
+      };
+      const id = this.store.putBlob(new TextEncoder().encode(JSON.stringify(config)));
+      this.store.commitImage(id, config, [layer], ref ? [ref] : []);
+      return id;
+    } catch (e) {
+      this.store.discardLayers([layer.diffId]);
+      throw e;
+    }
+  }
+
+  /** POST /images/load: docker-archive or OCI layout, several images and tags. */
+  load(src: ByteSource): Promise<LoadResult> {
+    return loadImages(this, src);
+  }
+
+  /** GET /images/get?names=…: throws 404 before streaming when a name is unknown. */
+  save(names: string[]): import("node:stream").Readable {
+    return saveImages(this, names);
+  }
+
+  /** POST /images/{name}/tag?repo=&tag= */
+  tag(source: string, repo: string, tag?: string): void {
+    const id = this.get(source);
+    this.store.setTag(tagReference(repo, tag), id);
+  }
+
+  /** DELETE /images/{name}: dockerd's untag/delete records and conflicts. */
+  remove(ref: string, o: { force?: boolean; inUse?: InUse } = {}): DeleteItem[] {
+    const id = this.get(ref);
+    const use = () => usage(o.inUse, id);
+    const records: DeleteItem[] = [];
+    let refs = this.store.tagsOf(id);
+    const byId = isIdRef(ref, id);
+    if (!byId) {
+      const named = fullString(withDefaultTag(parseNamed(ref)));
+      const u = use();
+      if (!o.force && refs.length <= 1 && u) {
+        throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${short(u.containerId)} is using its referenced image ${short(id)}`);
+      }
+      this.store.untag(named);
+      records.push({ Untagged: familiar(named) });
+      refs = this.store.tagsOf(id);
+      if (refs.length > 0) return records;
+      // The last name is gone (forced): a running container still keeps the image, dangling.
+      if (u?.running) return records;
+    } else {
+      const u = use();
+      if (u?.running) throw conflict(`conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(u.containerId)}`);
+      if (u && !o.force) throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(u.containerId)}`);
+      if (refs.length > 1 && !o.force) {
+        throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      for (const r of refs) {
+        this.store.untag(r);
+        records.push({ Untagged: familiar(r) });
+      }
+    }
+    records.push(...this.deleteById(id));
+    return records;
+  }
+
+  /** Deletes an untagged image; the Deleted records are its ID, then its freed layers by ChainID. */
+  private deleteById(id: string): DeleteItem[] {
+    const row = this.store.row(id)!;
+    const chain: string[] = [];
+    row.diffIds.forEach((d, i) => chain.push(i === 0 ? d : sha(`${chain[i - 1]} ${d}`)));
+    const gone = new Set(this.store.deleteImage(id));
+    const out: DeleteItem[] = [{ Deleted: id }];
+    for (let i = row.diffIds.length - 1; i >= 0; i--) if (gone.has(row.diffIds[i])) out.push({ Deleted: chain[i] });
+    return out;
+  }
+
+  /** GET /images/json items. */
+  list(o: { all?: boolean; filters?: Filters | string } = {}): Record<string, unknown>[] {
+    const f = normalizeFilters(o.filters, ["dangling", "label", "before", "since", "reference", "until"]);
+    let dangling: boolean | undefined;
+    for (const v of f.dangling ?? []) {
+      if (!/^(true|false|1|0)$/i.test(v)) throw badRequest(`invalid filter 'dangling=${v}'`);
+      dangling = /^(true|1)$/i.test(v);
+    }
+    const before = f.before?.length ? this.store.row(this.get(f.before[0]))!.created : undefined;
+    const since = f.since?.length ? this.store.row(this.get(f.since[0]))!.created : undefined;
+    const refPatterns = (f.reference ?? []).map((p) => p);
+    const out: Record<string, unknown>[] = [];
+    const rows = this.store.allIds().map((id) => this.store.row(id)!).sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
+    for (const row of rows) {
+      let tags = this.store.tagsOf(row.id).map((t) => parseNamed(t));
+      if (dangling === true && tags.length) continue;
+      if (dangling === false && !tags.length) continue;
+      if (refPatterns.length) {
+        tags = tags.filter((t) => refPatterns.some((p) => familiarMatch(p, t)));
+        if (!tags.length) continue;
+      }
+      if (!matchLabels(row.labels, f.label ?? [])) continue;
+      if (before !== undefined && !(row.created < before)) continue;
+      if (since !== undefined && !(row.created > since)) continue;
+      out.push(summary(row, tags));
+    }
+    return out;
+  }
+
+  /** GET /images/{name}/json */
+  inspect(ref: string): Record<string, unknown> {
+    const id = this.get(ref);
+    const row = this.store.row(id)!;
+    const c = this.store.config(id);
+    const dirs = row.diffIds.map((d) => this.store.layerPath(d)).reverse();
+    const out: Record<string, unknown> = {
+      Id: id, RepoTags: this.store.tagsOf(id).map(familiar), RepoDigests: [], Parent: row.parent, Comment: c.comment ?? "",
+      Created: c.created ?? "0001-01-01T00:00:00Z", Container: c.container ?? "", ContainerConfig: fullContainerConfig(c.container_config),
+      DockerVersion: c.docker_version ?? "", Author: c.author ?? "", Config: c.config ? fullContainerConfig(c.config) : null,
+      Architecture: c.architecture ?? "", Os: c.os ?? "linux",
+    };
+    if (c.variant) out.Variant = c.variant;
+    Object.assign(out, {
+      Size: row.size, VirtualSize: row.size,
+      GraphDriver: {
+        Data: dirs.length ? { ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(":") } : {}), UpperDir: dirs[0] } : null,
+        Name: "overlay2",
+      },
+      RootFS: { Type: "layers", Layers: row.diffIds },
+      Metadata: { LastTagTime: row.lastTagTime ?? "0001-01-01T00:00:00Z" },
+    });
+    return out;
+  }
+
+  /** GET /images/{name}/history, newest first, as dockerd builds it. */
+  history(ref: string): Record<string, unknown>[] {
+    const id = this.get(ref);
+    const row = this.store.row(id)!;
+    const c = this.store.config(id);
+    const out: Record<string, unknown>[] = [];
+    let layer = 0;
+    for (const h of c.history ?? []) {
+      let size = 0;
+      if (!h.empty_layer) {
+        if (layer >= row.diffIds.length) throw new ApiError(500, "too many non-empty layers in History section");
+        size = this.store.layerSize(row.diffIds[layer++]);
+      }
+      out.unshift({ Id: "<missing>", Created: Math.floor((Date.parse(h.created ?? "") || 0) / 1000), CreatedBy: h.created_by ?? "", Tags: null, Size: size, Comment: h.comment ?? "" });
+    }
+    if (out.length) {
+      out[0].Id = id;
+      const tags = this.store.tagsOf(id).map(familiar);
+      out[0].Tags = tags.length ? tags : null;
+    }
+    return out;
+  }
+
+  /** POST /images/prune: dangling images, or with dangling=false every image no container uses. */
+  prune(o: { filters?: Filters | string; inUse?: InUse } = {}): { ImagesDeleted: DeleteItem[] | null; SpaceReclaimed: number } {
+    const f = normalizeFilters(o.filters, ["dangling", "label", "label!", "until"]);
+    const danglingOnly = !(f.dangling ?? ["true"]).some((v) => /^(false|0)$/i.test(v));
+    const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
+    const deleted: DeleteItem[] = [];
+    let space = 0;
+    for (const id of this.store.allIds()) {
+      const row = this.store.row(id);
+      if (!row) continue;
+      const tags = this.store.tagsOf(id);
+      if (danglingOnly && tags.length) continue;
+      if (usage(o.inUse, id)) continue;
+      if (!matchLabels(row.labels, f.label ?? [])) continue;
+      if ((f["label!"] ?? []).length && matchLabels(row.labels, f["label!"]!, true)) continue;
+      if (until !== undefined && !(row.created < until)) continue;
+      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiar(t) }); }
+      const sizes = new Map(row.diffIds.map((d) => [d, this.store.layerSize(d)]));
+      const before = new Set(row.diffIds);
+      const recs = this.deleteById(id);
+      deleted.push(...recs);
+      for (const d of before) if (!this.store.knownLayerRow(d)) space += sizes.get(d) ?? 0;
+    }
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+}
+
+function usage(inUse: InUse | undefined, id: string): { containerId: string; running: boolean } | undefined {
+  const u = inUse?.(id);
+  if (!u) return undefined;
+  return u === true ? { containerId: "", running: false } : u;
+}
+
+/** True when the user named the image by (a prefix of) its ID rather than by a tag. */
+function isIdRef(ref: string, id: string): boolean {
+  const m = /^(?:sha256:)?([a-f0-9]+)$/.exec(ref);
+  if (!m || !id.slice(7).startsWith(m[1])) return false;
+  return true;
+}
+
+/** repo[:tag] plus an optional separate tag, as a full reference string ("…:latest" by default). */
+export function tagReference(repo: string, tag?: string): string {
+  const r = parseNamed(repo);
+  if (r.digest) throw badRequest("refusing to create a tag with a digest reference");
+  if (tag) {
+    if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw badRequest(`invalid tag format: "${tag}"`);
+    r.tag = tag;
+  }
+  return fullString(withDefaultTag(r));
+}
+
+function displayRef(ref: string): string {
+  if (/^sha256:[a-f0-9]+$/.test(ref)) return ref;
+  try { return familiar(fullString(withDefaultTag(parseNamed(ref)))); } catch { return ref; }
+}
+
+function matchLabels(labels: Record<string, string> | null, wanted: string[], any = false): boolean {
+  const test = (w: string) => {
+    const i = w.indexOf("=");
+    const k = i < 0 ? w : w.slice(0, i);
+    if (!labels || !(k in labels)) return false;
+    return i < 0 || labels[k] === w.slice(i + 1);
+  };
+  return any ? wanted.some(test) : wanted.every(test);
+}
+
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const d = /^(\d+)(s|m|h)$/.exec(v);
+  if (d) return Date.now() / 1000 - Number(d[1]) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[d[2]];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw badRequest(`invalid filter 'until=${v}'`);
+  return t / 1000;
+}
+
+function summary(row: ImageRow, tags: Reference[]): Record<string, unknown> {
+  return {
+    Containers: -1, Created: row.created, Id: row.id, Labels: row.labels, ParentId: row.parent,
+    RepoDigests: tags.length ? [] : ["<none>@<none>"],
+    RepoTags: tags.length ? tags.map((t) => `${familiarName(t)}:${t.tag}`) : ["<none>:<none>"],
+    SharedSize: -1, Size: row.size, VirtualSize: row.size,
+  };
+}
+
+export { fullName, HEX64 };
