@@ -1,0 +1,86 @@
+// Interop with Debian's dockerd (a private one, test/helpers/dockerd.ts): an image Berth saves
+// loads into dockerd with the same ID and layers, and what `docker save` writes loads into
+// Berth with dockerd's ID, tags and files.
+import { describe, expect, test, beforeAll, afterAll } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import crypto from "node:crypto";
+import { Database } from "bun:sqlite";
+import type { Headers } from "tar-stream";
+import { ImageService } from "../../src/engine/images/index.ts";
+import { packDir, packStream } from "../../src/engine/archive/pack.ts";
+import { Dockerd, dockerSkipReason, makeBusyboxRootfs } from "../helpers/dockerd.ts";
+
+const skip = dockerSkipReason();
+const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-dockerd-`);
+let dockerd: Dockerd | undefined;
+beforeAll(async () => { if (!skip) dockerd = await Dockerd.start(); }, 120_000);
+afterAll(() => { dockerd?.stop(); fs.rmSync(work, { recursive: true, force: true }); });
+
+async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+function service(name: string) {
+  const root = `${work}/${name}`;
+  fs.mkdirSync(root);
+  const db = new Database(`${root}/berth.db`);
+  db.run("PRAGMA journal_mode = WAL");
+  return new ImageService(db, root);
+}
+const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
+
+describe.skipIf(!!skip)("images with Debian's dockerd", () => {
+  test("berth save → docker load: same image ID and layers, tags kept", async () => {
+    const svc = service("out");
+    const rootfs = `${work}/bb`;
+    makeBusyboxRootfs(rootfs);
+    const id = await svc.importTar(await bytesOf(packDir(rootfs)), { repo: "berthsave/busybox", changes: ['CMD ["sh"]', "ENV A=b"] });
+    // a second, two-layer image with a whiteout on top of the first layer
+    const top = await bytesOf(packStream(async (add) => {
+      await add({ name: "etc/.wh.group", type: "file", mode: 0o644, mtime: new Date(1e12) } as Headers, "");
+    }));
+    const base = svc.inspect(id) as any;
+    const cfg2 = JSON.stringify({ architecture: "amd64", os: "linux", created: "2024-05-06T07:08:09Z", config: { Cmd: ["sh"] },
+      rootfs: { type: "layers", diff_ids: [base.RootFS.Layers[0], sha(top)] } });
+    const baseTar = fs.readFileSync(`${work}/out/image/blobs/sha256/${base.RootFS.Layers[0].slice(7)}`);
+    const arch = await bytesOf(packStream(async (add) => {
+      const f = (name: string, body: string | Buffer) => add({ name, type: "file", mode: 0o644, mtime: new Date(1e12) } as Headers, body);
+      await f("a.tar", baseTar); await f("b.tar", top); await f("c.json", cfg2);
+      await f("manifest.json", JSON.stringify([{ Config: "c.json", RepoTags: ["berthsave/two:1"], Layers: ["a.tar", "b.tar"] }]));
+    }));
+    const id2 = (await svc.load(arch)).ids[0];
+    const file = `${work}/saved.tar`;
+    fs.writeFileSync(file, await bytesOf(svc.save(["berthsave/busybox:latest", "berthsave/two:1"])));
+    const r = dockerd!.docker(["load", "-i", file]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("Loaded image: berthsave/busybox:latest");
+    expect(r.stdout).toContain("Loaded image: berthsave/two:1");
+    expect(dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "berthsave/busybox"]).stdout.trim()).toBe(id);
+    expect(dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "berthsave/two:1"]).stdout.trim()).toBe(id2);
+    const layers = JSON.parse(dockerd!.docker(["image", "inspect", "-f", "{{json .RootFS.Layers}}", "berthsave/two:1"]).stdout);
+    expect(layers).toEqual((svc.inspect(id2) as any).RootFS.Layers);
+  }, 120_000);
+
+  test("docker save → berth load: dockerd's ID, tags and files", async () => {
+    dockerd!.importBusybox("fromdocker/busybox:latest");
+    dockerd!.docker(["tag", "fromdocker/busybox:latest", "fromdocker/busybox:second"]);
+    const want = dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "fromdocker/busybox"]).stdout.trim();
+    const file = `${work}/docker-saved.tar`;
+    const s = dockerd!.docker(["save", "-o", file, "fromdocker/busybox:latest", "fromdocker/busybox:second"]);
+    expect(s.code).toBe(0);
+    const svc = service("in");
+    const res = await svc.load(fs.readFileSync(file));
+    expect(res.ids).toEqual([want]);
+    expect(res.messages.sort()).toEqual(["Loaded image: fromdocker/busybox:latest", "Loaded image: fromdocker/busybox:second"]);
+    const img = svc.resolve("fromdocker/busybox:second");
+    expect(img.config.config?.Cmd).toEqual(["sh"]);
+    expect(fs.existsSync(`${img.layerDirs[0]}/bin/busybox`)).toBe(true);
+    // and back: dockerd gets it again with the same ID after an rmi
+    dockerd!.docker(["rmi", "fromdocker/busybox:latest", "fromdocker/busybox:second"]);
+    fs.writeFileSync(file, await bytesOf(svc.save(["fromdocker/busybox"])));
+    expect(dockerd!.docker(["load", "-i", file]).code).toBe(0);
+    expect(dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "fromdocker/busybox:second"]).stdout.trim()).toBe(want);
+  }, 120_000);
+});
