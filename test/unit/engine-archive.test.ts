@@ -103,6 +103,16 @@ describe("extract", () => {
     expect(fs.lstatSync(`${dest}/fifo`).isFIFO()).toBe(true);
   });
 
+  test.if(IS_ROOT)("pax xattrs: file capabilities and user.* kept, trusted.overlay.* refused", async () => {
+    const dest = fresh();
+    const cap = String.fromCharCode(1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); // cap_net_raw=ep
+    await extractTo(await tarOf([[{ name: "ping", mode: 0o755, pax: { "SCHILY.xattr.security.capability": cap, "SCHILY.xattr.user.note": "hi" } }, "x"],
+      [{ name: "d", type: "directory", pax: { "SCHILY.xattr.trusted.overlay.redirect": "/etc" } }]]), dest);
+    expect(Array.from(lgetxattr(`${dest}/ping`, "security.capability")!)).toEqual(Array.from(Buffer.from(cap, "latin1")));
+    expect(Buffer.from(lgetxattr(`${dest}/ping`, "user.note")!).toString()).toBe("hi");
+    expect(lgetxattr(`${dest}/d`, "trusted.overlay.redirect")).toBeUndefined();
+  });
+
   test("without whiteout mode a .wh. file is an ordinary file; devices refused when not allowed", async () => {
     const dest = fresh();
     await extractTo(await tarOf([[{ name: ".wh.x" }, "k"]]), dest);

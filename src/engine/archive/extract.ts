@@ -261,4 +261,21 @@ function finish(root: string, h: tar.Headers, owners: boolean, p?: string): void
 function meta(p: string, h: tar.Headers, owners: boolean): void {
   if (owners) fs.lchownSync(p, h.uid ?? 0, h.gid ?? 0);
   fs.chmodSync(p, (h.mode ?? 0o644) & 0o7777);
+  xattrs(p, h);
+}
+
+/**
+ * File capabilities and user.* xattrs from pax SCHILY.xattr records (after chown, which drops
+ * capabilities). trusted.* (overlayfs's own: redirect, opaque) and other namespaces are not
+ * taken from archives. tar-stream decodes pax values as UTF-8, so a value that did not survive
+ * that (U+FFFD) is skipped rather than written wrong.
+ */
+function xattrs(p: string, h: tar.Headers): void {
+  for (const [k, v] of Object.entries(h.pax ?? {})) {
+    if (!k.startsWith("SCHILY.xattr.")) continue;
+    const name = k.slice(13);
+    if (name !== "security.capability" && !name.startsWith("user.")) continue;
+    if (v.includes("\uFFFD")) continue;
+    lsetxattr(p, name, v);
+  }
 }
