@@ -212,3 +212,18 @@ describe("tag, rmi, prune", () => {
     expect(svc.list().map((x: any) => x.Id)).toEqual([keep]);
   });
 });
+
+test("events, count and layer sizes for the daemon", async () => {
+  const { svc } = newService();
+  const seen: string[] = [];
+  svc.onEvent = (e) => seen.push(`${e.Action} ${e.name ?? ""}`.trim());
+  const id = await svc.importTar(await small("abc"), { repo: "ev" });
+  svc.tag("ev", "ev2");
+  svc.remove("ev2");
+  svc.remove("ev");
+  expect(seen).toEqual(["import ev:latest", "tag ev2:latest", "untag ev2:latest", "untag ev:latest", "delete"]);
+  expect(svc.count()).toBe(0);
+  await svc.importTar(await small("abcd"));
+  expect([svc.count(), svc.layersSize()]).toEqual([1, 4]);
+  void id;
+});

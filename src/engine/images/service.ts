@@ -48,11 +48,30 @@ export function normalizeFilters(f: Filters | string | undefined, allowed: strin
   return out;
 }
 
+/** An image event for /events: Action import|load|tag|untag|delete|save, id, and the name if any. */
+export interface ImageEvent { Action: string; id: string; name?: string }
+
 export class ImageService {
   readonly store: ContentStore;
+  /** Set by the daemon to publish image events. */
+  onEvent?: (e: ImageEvent) => void;
 
   constructor(db: Database, readonly dataRoot: string) {
     this.store = new ContentStore(db, dataRoot);
+  }
+
+  /** How many images there are (docker info's Images). */
+  count(): number {
+    return this.store.allIds().length;
+  }
+
+  /** Sum of unpacked layer sizes, each shared layer once (system df's LayersSize). */
+  layersSize(): number {
+    return (this.store.db.query("SELECT COALESCE(SUM(size), 0) AS s FROM img_layer").get() as { s: number }).s;
+  }
+
+  emit(Action: string, id: string, name?: string): void {
+    try { this.onEvent?.({ Action, id, ...(name ? { name } : {}) }); } catch { /* a listener's fault is not the operation's */ }
   }
 
   /** The image ID a reference names (tag, full ID, sha256:ID, or a unique ID prefix). */
@@ -103,6 +122,7 @@ export class ImageService {
       };
       const id = this.store.putBlob(new TextEncoder().encode(JSON.stringify(config)));
       this.store.commitImage(id, config, [layer], ref ? [ref] : []);
+      this.emit("import", id, ref ? familiar(ref) : undefined);
       return id;
     } catch (e) {
       this.store.discardLayers([layer.diffId]);
@@ -123,7 +143,9 @@ export class ImageService {
   /** POST /images/{name}/tag?repo=&tag= */
   tag(source: string, repo: string, tag?: string): void {
     const id = this.get(source);
-    this.store.setTag(tagReference(repo, tag), id);
+    const ref = tagReference(repo, tag);
+    this.store.setTag(ref, id);
+    this.emit("tag", id, familiar(ref));
   }
 
   /** DELETE /images/{name}: dockerd's untag/delete records and conflicts. */
@@ -141,6 +163,7 @@ export class ImageService {
       }
       this.store.untag(named);
       records.push({ Untagged: familiar(named) });
+      this.emit("untag", id, familiar(named));
       refs = this.store.tagsOf(id);
       if (refs.length > 0) return records;
       // The last name is gone (forced): a running container still keeps the image, dangling.
@@ -155,6 +178,7 @@ export class ImageService {
       for (const r of refs) {
         this.store.untag(r);
         records.push({ Untagged: familiar(r) });
+        this.emit("untag", id, familiar(r));
       }
     }
     records.push(...this.deleteById(id));
@@ -167,6 +191,7 @@ export class ImageService {
     const chain: string[] = [];
     row.diffIds.forEach((d, i) => chain.push(i === 0 ? d : sha(`${chain[i - 1]} ${d}`)));
     const gone = new Set(this.store.deleteImage(id));
+    this.emit("delete", id);
     const out: DeleteItem[] = [{ Deleted: id }];
     for (let i = row.diffIds.length - 1; i >= 0; i--) if (gone.has(row.diffIds[i])) out.push({ Deleted: chain[i] });
     return out;
@@ -265,7 +290,7 @@ export class ImageService {
       if (!matchLabels(row.labels, f.label ?? [])) continue;
       if ((f["label!"] ?? []).length && matchLabels(row.labels, f["label!"]!, true)) continue;
       if (until !== undefined && !(row.created < until)) continue;
-      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiar(t) }); }
+      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiar(t) }); this.emit("untag", id, familiar(t)); }
       const sizes = new Map(row.diffIds.map((d) => [d, this.store.layerSize(d)]));
       const before = new Set(row.diffIds);
       const recs = this.deleteById(id);

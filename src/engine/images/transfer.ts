@@ -60,6 +60,7 @@ export async function loadImages(svc: ImageService, src: ByteSource): Promise<Lo
         const { moved } = store.commitImage(id, config, layers, w.tags);
         for (const m of moved) res.messages.push(`The image ${familiar(m.ref)} already exists, renaming the old one with ID ${m.from} to empty string`);
         res.ids.push(id);
+        svc.emit("load", id, w.tags.length ? familiar(w.tags[0]) : undefined);
         if (w.tags.length) for (const t of w.tags) { res.refs.push(familiar(t)); res.messages.push(`Loaded image: ${familiar(t)}`); }
         else res.messages.push(`Loaded image ID: ${id}`);
       } catch (e) {
