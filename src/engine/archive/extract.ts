@@ -85,10 +85,15 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
   let tarSize = 0;
   let size = 0;
   const dirTimes: [string, Date][] = [];
+  const known: DirCache = new Set();
   const extract = tar.extract();
   let streamErr: Error | undefined;
   extract.on("error", (e: Error) => { streamErr ??= e; });
-  const drained = () => new Promise((r) => { extract.once("drain", r); extract.once("close", r); });
+  const drained = () => new Promise<void>((r) => {
+    const done = () => { extract.off("drain", done); extract.off("close", done); r(); };
+    extract.on("drain", done);
+    extract.on("close", done);
+  });
 
   const feeding = (async () => {
     try {
@@ -110,7 +115,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
   try {
     for await (const entry of extract as AsyncIterable<tar.Entry>) {
       const h = entry.header;
-      const fd = await place(root, h, { owners, devices, whiteouts: !!opts.whiteouts }, dirTimes);
+      const fd = await place(root, h, { owners, devices, whiteouts: !!opts.whiteouts }, dirTimes, known);
       if (fd !== undefined) {
         try {
           for await (const chunk of entry) fs.writeSync(fd, chunk as Uint8Array);
@@ -147,30 +152,39 @@ function wordError(e: unknown): Error {
 
 interface PlaceOpts { owners: boolean; devices: boolean; whiteouts: boolean }
 
+/**
+ * Directories already checked (or made) in this extraction, so each parent is lstat'ed once;
+ * clear() forgets a path and everything under it when it replaces it.
+ */
+type DirCache = Set<string>;
+
 /** Ensures every parent of parts[0..n-1] is a real directory inside root (creating missing ones). */
-function parentDir(root: string, parts: string[], name: string): string {
+function parentDir(root: string, parts: string[], name: string, known: DirCache): string {
   let p = root;
   for (let i = 0; i < parts.length - 1; i++) {
     p = `${p}/${parts[i]}`;
+    if (known.has(p)) continue;
     let st: fs.Stats | undefined;
     try { st = fs.lstatSync(p); } catch { /* missing */ }
     if (!st) fs.mkdirSync(p, { mode: 0o755 });
     else if (st.isSymbolicLink()) throw new ArchiveError(`entry "${short(name)}" goes through the symlink "${parts.slice(0, i + 1).join("/")}"`);
     else if (!st.isDirectory()) throw new ArchiveError(`entry "${short(name)}": "${parts.slice(0, i + 1).join("/")}" is not a directory`);
+    known.add(p);
   }
   return p;
 }
 
 /** Removes whatever is at p unless both it and the new entry are directories. */
-function clear(p: string, newIsDir: boolean): void {
+function clear(p: string, newIsDir: boolean, known: DirCache): void {
   let st: fs.Stats;
   try { st = fs.lstatSync(p); } catch { return; }
   if (st.isDirectory() && newIsDir) return;
+  if (st.isDirectory()) for (const k of known) if (k === p || k.startsWith(p + "/")) known.delete(k);
   fs.rmSync(p, { recursive: true, force: true });
 }
 
 /** Creates the entry's node; returns an fd to write a regular file's data into. */
-async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [string, Date][]): Promise<number | undefined> {
+async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [string, Date][], known: DirCache): Promise<number | undefined> {
   const name = h.name;
   const parts = cleanName(name);
   if (h.linkname) cleanLinkLen(h.linkname);
@@ -179,14 +193,14 @@ async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [stri
     return undefined;
   }
   const base = parts[parts.length - 1];
-  const dir = parentDir(root, parts, name);
+  const dir = parentDir(root, parts, name, known);
   const p = `${dir}/${base}`;
 
   if (o.whiteouts && base.startsWith(WH)) {
     if (base === OPAQUE) { lsetxattr(dir, "trusted.overlay.opaque", "y"); return undefined; }
     if (base.startsWith(WH + WH)) return undefined; // aufs bookkeeping (.wh..wh.plnk etc.)
     const target = `${dir}/${base.slice(WH.length)}`;
-    clear(target, false);
+    clear(target, false, known);
     mknod(target, S_IFCHR, makedev(0, 0));
     if (o.owners) fs.lchownSync(target, h.uid ?? 0, h.gid ?? 0);
     return undefined;
@@ -195,12 +209,12 @@ async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [stri
   switch (h.type) {
     case "file":
     case "contiguous-file": {
-      clear(p, false);
+      clear(p, false, known);
       const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
       return fs.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     }
     case "directory":
-      clear(p, true);
+      clear(p, true, known);
       if (!fs.existsSync(p)) fs.mkdirSync(p, { mode: 0o755 });
       meta(p, h, o.owners);
       if (h.mtime) dirTimes.push([p, h.mtime]);
@@ -208,31 +222,31 @@ async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [stri
     case "symlink": {
       const target = h.linkname ?? "";
       if (escapes(parts, target)) throw new ArchiveError(`symlink "${short(name)}" -> "${short(target)}" points outside the archive's root`);
-      clear(p, false);
+      clear(p, false, known);
       fs.symlinkSync(target, p);
       break;
     }
     case "link": {
       const tparts = cleanName(h.linkname ?? "", `hardlink "${short(name)}" target`);
       if (tparts.length === 0) throw new ArchiveError(`hardlink "${short(name)}" has no target`);
-      const tdir = parentDir(root, tparts, h.linkname!);
+      const tdir = parentDir(root, tparts, h.linkname!, known);
       const tpath = `${tdir}/${tparts[tparts.length - 1]}`;
       let st: fs.Stats;
       try { st = fs.lstatSync(tpath); } catch { throw new ArchiveError(`hardlink "${short(name)}" -> "${short(h.linkname!)}": target is not in the archive (before it)`); }
       if (st.isDirectory()) throw new ArchiveError(`hardlink "${short(name)}" -> "${short(h.linkname!)}": target is a directory`);
       if (tpath === p) return undefined;
-      clear(p, false);
+      clear(p, false, known);
       fs.linkSync(tpath, p);
       return undefined; // the inode already carries its metadata
     }
     case "character-device":
     case "block-device":
       if (!o.devices) throw new ArchiveError(`device "${short(name)}" in the archive: device nodes need root`);
-      clear(p, false);
+      clear(p, false, known);
       mknod(p, (h.type === "block-device" ? S_IFBLK : S_IFCHR) | ((h.mode ?? 0) & 0o7777), makedev(h.devmajor ?? 0, h.devminor ?? 0));
       break;
     case "fifo":
-      clear(p, false);
+      clear(p, false, known);
       mknod(p, S_IFIFO | ((h.mode ?? 0o644) & 0o7777));
       break;
     default:

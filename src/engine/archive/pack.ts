@@ -19,7 +19,14 @@ export function packStream(produce: (add: AddEntry) => Promise<void>): Readable 
       const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
       (async () => {
         for await (const chunk of body) {
-          if (!sink.write(chunk)) await new Promise((r) => sink.once("drain", r));
+          if (!sink.write(chunk)) {
+            await new Promise<void>((r) => {
+              const done = () => { sink.off("drain", done); sink.off("close", done); r(); };
+              sink.on("drain", done);
+              sink.on("close", done);
+            });
+            if (sink.destroyed) throw new Error("tar stream closed");
+          }
         }
         sink.end();
       })().catch((e) => { sink.destroy(e); reject(e); });
