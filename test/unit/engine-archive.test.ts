@@ -65,6 +65,8 @@ describe("extract", () => {
     ["hardlink absolute", () => tarOf([[{ name: "h", type: "link", linkname: "/etc/passwd" }]]), /absolute path/],
     ["symlink planted in parent", () => tarOf([[{ name: "d", type: "symlink", linkname: "/tmp" }], [{ name: "d/evil" }, "x"]]), /goes through the symlink "d"/],
     ["in-root symlink planted in parent", () => tarOf([[{ name: "real", type: "directory" }], [{ name: "d", type: "symlink", linkname: "real" }], [{ name: "d/x" }, "x"]]), /goes through the symlink/],
+    ["dir replaced by a symlink, then written through", () => tarOf([[{ name: "d", type: "directory" }], [{ name: "d/a" }, "x"], [{ name: "d", type: "symlink", linkname: "/tmp" }], [{ name: "d/evil" }, "x"]]), /goes through the symlink "d"/],
+    ["hardlink through a planted symlink", () => tarOf([[{ name: "s", type: "symlink", linkname: "/etc" }], [{ name: "h", type: "link", linkname: "s/passwd" }]]), /goes through the symlink "s"/],
     ["huge header", () => tarOf([[{ name: "x", pax: { comment: "A".repeat(5 << 20) } }, "x"]]), /tar header too large/],
     ["long name", () => tarOf([[{ name: "a/".repeat(3000) + "f" }, "x"]]), /name too long/],
     ["bad gzip", async () => { const g = zlib.gzipSync(await tarOf([[{ name: "f" }, "x".repeat(1000)]])); g[20] ^= 0xff; g[30] ^= 0xff; return g.subarray(0, g.length - 8); }, /bad gzip data/],
