@@ -171,10 +171,11 @@ export class ImageService {
     } else {
       const u = use();
       if (u?.running) throw conflict(`conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(u.containerId)}`);
-      if (u && !o.force) throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(u.containerId)}`);
+      // dockerd's order: hard conflicts, then "referenced in multiple repositories", then stopped containers.
       if (refs.length > 1 && !o.force) {
         throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
       }
+      if (u && !o.force) throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(u.containerId)}`);
       for (const r of refs) {
         this.store.untag(r);
         records.push({ Untagged: familiar(r) });

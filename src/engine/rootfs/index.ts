@@ -18,8 +18,9 @@ export class RootfsManager {
   readonly base: string;
 
   constructor(private images: ImageService, dataRoot: string) {
-    this.base = `${dataRoot}/rootfs`;
-    fs.mkdirSync(this.base, { recursive: true, mode: 0o710 });
+    fs.mkdirSync(`${dataRoot}/rootfs`, { recursive: true, mode: 0o710 });
+    // mountinfo shows resolved paths; a symlinked data root must not make mounts look absent.
+    this.base = fs.realpathSync(`${dataRoot}/rootfs`);
   }
 
   paths(containerId: string): RootfsPaths {
@@ -52,12 +53,13 @@ export class RootfsManager {
     const p = this.paths(containerId);
     if (!p.lower.length) throw notFound(`no root filesystem for container ${containerId}`);
     if (isMounted(p.merged)) return p.merged;
-    const opts = `lowerdir=${p.lower.join(":")},upperdir=${p.upper},workdir=${p.work}`;
+    // index=off: distributions that default it on would refuse lower layers shared by mounts.
+    const opts = `lowerdir=${p.lower.join(":")},upperdir=${p.upper},workdir=${p.work},index=off`;
     if (opts.length < PAGE - 1) mount("overlay", p.merged, "overlay", 0, opts);
     else {
       mountOverlayFsconfig(p.merged, [
         ...p.lower.map((l) => ["lowerdir+", l] as [string, string]),
-        ["upperdir", p.upper], ["workdir", p.work],
+        ["upperdir", p.upper], ["workdir", p.work], ["index", "off"],
       ]);
     }
     return p.merged;
