@@ -83,4 +83,42 @@ describe.skipIf(!!skip)("images with Debian's dockerd", () => {
     expect(dockerd!.docker(["load", "-i", file]).code).toBe(0);
     expect(dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "fromdocker/busybox:second"]).stdout.trim()).toBe(want);
   }, 120_000);
+
+  test("rmi answers as dockerd's do, with a container using the image", async () => {
+    dockerd!.importBusybox("rmitest:1");
+    const id = dockerd!.docker(["image", "inspect", "-f", "{{.Id}}", "rmitest:1"]).stdout.trim();
+    const file = `${work}/rmitest.tar`;
+    dockerd!.docker(["save", "-o", file, "rmitest:1"]);
+    const svc = service("rmi");
+    await svc.load(fs.readFileSync(file));
+    const cid = dockerd!.docker(["create", "rmitest:1"]).stdout.trim();
+    expect(cid).toMatch(/^[a-f0-9]{64}$/);
+    // the container holds the layers in both: dockerd through its RW layer, we through a pin
+    svc.store.pinRootfs(cid, id, svc.resolve(id).diffIds);
+    const inUse = (img: string) => (img === id ? { containerId: cid, running: false } : undefined);
+    const ours = (ref: string, force = false) => {
+      try {
+        return { out: svc.remove(ref, { force, inUse }).map((r) => (r.Untagged ? `Untagged: ${r.Untagged}` : `Deleted: ${r.Deleted}`)).join("\n"), err: "" };
+      } catch (e) {
+        // The CLI words a 404 as "Error: …" and other statuses as "Error response from daemon: …".
+        return { out: "", err: `${(e as { status?: number }).status === 404 ? "Error" : "Error response from daemon"}: ${(e as Error).message}` };
+      }
+    };
+    const theirs = (ref: string, force = false) => {
+      const r = dockerd!.docker(["rmi", ...(force ? ["-f"] : []), ref]);
+      return { out: r.stdout.trim(), err: r.stderr.trim() };
+    };
+    const both = (tagArgs: [string, string]) => { dockerd!.docker(["tag", ...tagArgs]); svc.tag(tagArgs[0], tagArgs[1]); };
+    both(["rmitest:1", "rmitest:2"]);
+    const steps: [string, boolean][] = [
+      [id.slice(7, 19), false], // referenced in multiple repositories
+      ["rmitest:2", false],     // only untags
+      ["rmitest:1", false],     // last name, container uses it: must force
+      [id.slice(7, 19), false], // by ID: stopped container
+      ["rmitest:1", true],      // forced: untag and delete, layers stay for the container
+      ["rmitest:1", false],     // gone: 404
+    ];
+    for (const [ref, force] of steps) expect({ ref, force, ...ours(ref, force) }).toEqual({ ref, force, ...theirs(ref, force) });
+    dockerd!.docker(["rm", cid]);
+  }, 120_000);
 });
