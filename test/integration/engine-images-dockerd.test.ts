@@ -121,4 +121,29 @@ describe.skipIf(!!skip)("images with Debian's dockerd", () => {
     for (const [ref, force] of steps) expect({ ref, force, ...ours(ref, force) }).toEqual({ ref, force, ...theirs(ref, force) });
     dockerd!.docker(["rm", cid]);
   }, 120_000);
+
+  test("inspect, list and history of the same image have dockerd's shapes and values", async () => {
+    dockerd!.importBusybox("shapes:1");
+    const file = `${work}/shapes.tar`;
+    dockerd!.docker(["save", "-o", file, "shapes:1"]);
+    const svc = service("shapes");
+    await svc.load(fs.readFileSync(file));
+    const api = async (path: string) => (await fetch(`http://localhost/v1.41${path}`, { unix: dockerd!.sock } as RequestInit)).json();
+    const theirs = await api("/images/shapes:1/json") as any;
+    const ours = svc.inspect("shapes:1") as any;
+    expect(Object.keys(ours)).toEqual(Object.keys(theirs));
+    for (const k of ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container", "ContainerConfig", "Author", "Config", "Architecture", "Os", "RootFS"]) {
+      expect({ [k]: ours[k] }).toEqual({ [k]: theirs[k] });
+    }
+    expect(ours.GraphDriver.Name).toBe(theirs.GraphDriver.Name);
+    // dockerd measures the unpacked layer on disk; we add up file sizes: same order of magnitude
+    expect(Math.abs(ours.Size - theirs.Size) / theirs.Size).toBeLessThan(0.05);
+    const lt = ((await api(`/images/json?filters=${encodeURIComponent('{"reference":{"shapes":true}}')}`)) as any[])[0];
+    const lo = svc.list({ filters: { reference: { shapes: true } } })[0] as any;
+    expect(Object.keys(lo)).toEqual(Object.keys(lt));
+    expect({ ...lo, Size: 0, VirtualSize: 0 }).toEqual({ ...lt, Size: 0, VirtualSize: 0 });
+    const ht = (await api("/images/shapes:1/history")) as any[];
+    const ho = svc.history("shapes:1") as any[];
+    expect(ho.map((h) => ({ ...h, Size: 0 }))).toEqual(ht.map((h) => ({ ...h, Size: 0 })));
+  }, 120_000);
 });

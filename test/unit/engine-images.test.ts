@@ -114,7 +114,7 @@ describe("import, inspect, history, list", () => {
     expect(h[0].Size).toBe(ins.Size);
     const l = svc.list();
     expect(l).toHaveLength(1);
-    expect(l[0]).toMatchObject({ Id: id, RepoTags: ["busybox:latest"], RepoDigests: [], Labels: { x: "y" }, Containers: -1, SharedSize: -1 });
+    expect(l[0]).toMatchObject({ Id: id, RepoTags: ["busybox:latest"], RepoDigests: null, Labels: { x: "y" }, Containers: -1, SharedSize: -1 });
   });
 
   test("unknown images are 404 with docker's wording; bad references 400", async () => {

@@ -353,7 +353,7 @@ function parseUntil(v: string): number {
 function summary(row: ImageRow, tags: Reference[]): Record<string, unknown> {
   return {
     Containers: -1, Created: row.created, Id: row.id, Labels: row.labels, ParentId: row.parent,
-    RepoDigests: tags.length ? [] : ["<none>@<none>"],
+    RepoDigests: tags.length ? null : ["<none>@<none>"],
     RepoTags: tags.length ? tags.map((t) => `${familiarName(t)}:${t.tag}`) : ["<none>:<none>"],
     SharedSize: -1, Size: row.size, VirtualSize: row.size,
   };
