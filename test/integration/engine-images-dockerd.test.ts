@@ -146,4 +146,22 @@ describe.skipIf(!!skip)("images with Debian's dockerd", () => {
     const ho = svc.history("shapes:1") as any[];
     expect(ho.map((h) => ({ ...h, Size: 0 }))).toEqual(ht.map((h) => ({ ...h, Size: 0 })));
   }, 120_000);
+
+  test("docker import of the same tarball: our image config matches dockerd's but for times and versions", async () => {
+    const rootfs = `${work}/bb-import`;
+    makeBusyboxRootfs(rootfs);
+    const tar = `${work}/bb-import.tar`;
+    fs.writeFileSync(tar, await bytesOf(packDir(rootfs)));
+    const changes = ['CMD ["sh"]', "ENV A=1 B=2", "WORKDIR /srv", "EXPOSE 80", "LABEL k=v", "VOLUME /data", "USER nobody", "ENTRYPOINT /bin/sh -c"];
+    const r = dockerd!.docker(["import", ...changes.flatMap((c) => ["-c", c]), "-m", "msg", tar, "imp:1"]);
+    expect(r.code).toBe(0);
+    const svc = service("import");
+    await svc.importTar(Bun.file(tar).stream(), { repo: "imp:1", changes, message: "msg" });
+    const theirs = JSON.parse(dockerd!.docker(["image", "inspect", "imp:1"]).stdout)[0];
+    const ours = svc.inspect("imp:1") as any;
+    const strip = (x: any) => ({ ...x, Id: "", Created: "", DockerVersion: "", Size: 0, VirtualSize: 0, GraphDriver: null, Metadata: null });
+    expect(strip(ours)).toEqual(strip(theirs));
+    // same tar bytes, same DiffID
+    expect(ours.RootFS.Layers).toEqual(theirs.RootFS.Layers);
+  }, 120_000);
 });
