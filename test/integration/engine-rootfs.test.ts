@@ -74,6 +74,17 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     // rmi -f while the container exists: the image goes, its layer stays for the container
     images.remove(id, { force: true });
     expect(fs.existsSync(`${layer}/bin/busybox`)).toBe(true);
+    // docker export | tar -x, as the seed workflow does
+    const out = `${work}/export-bb`;
+    fs.mkdirSync(out);
+    const tar = Bun.spawn(["tar", "-C", out, "-xf", "-"], { stdin: "pipe", stderr: "pipe" });
+    for await (const c of rootfs.exportTar(cid("bb"))) tar.stdin.write(c);
+    tar.stdin.end();
+    expect(await tar.exited).toBe(0);
+    expect(fs.readlinkSync(`${out}/bin/sh`)).toBe("busybox");
+    expect(fs.statSync(`${out}/tmp`).mode & 0o7777).toBe(0o1777);
+    expect(fs.readFileSync(`${out}/tmp/x`, "utf8")).toBe("hi\n");
+    expect(Bun.spawnSync(["cmp", `${out}/bin/busybox`, BUSYBOX!]).exitCode).toBe(0);
     rootfs.unmount(cid("bb"));
     expect(rootfs.mount(cid("bb"))).toBe(merged);
     rootfs.remove(cid("bb"));

@@ -227,3 +227,18 @@ test("events, count and layer sizes for the daemon", async () => {
   expect([svc.count(), svc.layersSize()]).toEqual([1, 4]);
   void id;
 });
+
+test("concurrent imports of one tarball share one layer; a source failing mid-stream leaves nothing", async () => {
+  const { svc, root } = newService();
+  const t = await tarOf([[{ name: "big" }, Buffer.alloc(300_000, 7)]]);
+  const ids = await Promise.all([1, 2, 3].map((i) => svc.importTar(t, { repo: `c${i}`, changes: [`CMD c${i}`] })));
+  expect(new Set(ids).size).toBe(3);
+  expect(fs.readdirSync(`${root}/layers`)).toHaveLength(1);
+  const before = [...fs.readdirSync(`${root}/layers`), ...fs.readdirSync(`${root}/image/blobs/sha256`)].sort();
+  async function* dying() { yield t.subarray(0, 100_000); throw new Error("client went away"); }
+  const e = await err(svc.importTar(dying(), { repo: "dead" }));
+  expect(e.message).toMatch(/client went away/);
+  expect([...fs.readdirSync(`${root}/layers`), ...fs.readdirSync(`${root}/image/blobs/sha256`)].sort()).toEqual(before);
+  expect(fs.readdirSync(`${root}/image/tmp`)).toEqual([]);
+  expect(svc.find("dead")).toBeUndefined();
+});
