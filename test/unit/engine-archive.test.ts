@@ -52,9 +52,17 @@ describe("extract", () => {
     expect(fs.readlinkSync(`${dest}/a/abs`)).toBe("/etc/passwd");
     expect(fs.statSync(`${dest}/a/hard`).ino).toBe(st.ino);
     expect(fs.statSync(`${dest}/a/b`).mtimeMs).toBe(2e12);
-    // gzip input gives the same DiffID (of the uncompressed bytes)
+    // gzip, zstd, bzip2 and xz input give the same DiffID (of the uncompressed bytes)
     const res2 = await extractTo(zlib.gzipSync(tarBytes), fresh());
     expect(res2.diffId).toBe(res.diffId);
+    expect((await extractTo(zlib.zstdCompressSync(tarBytes), fresh())).diffId).toBe(res.diffId);
+    for (const prog of ["bzip2", "xz"]) {
+      if (!Bun.which(prog)) continue;
+      const c = Bun.spawnSync([prog, "-c"], { stdin: tarBytes }).stdout;
+      const d = fresh();
+      expect((await extractTo(c, d)).diffId).toBe(res.diffId);
+      expect(fs.readFileSync(`${d}/a/b/f`, "utf8")).toBe("hello");
+    }
   });
 
   const hostile: [string, () => Promise<Buffer>, RegExp][] = [
@@ -70,6 +78,12 @@ describe("extract", () => {
     ["huge header", () => tarOf([[{ name: "x", pax: { comment: "A".repeat(5 << 20) } }, "x"]]), /tar header too large/],
     ["long name", () => tarOf([[{ name: "a/".repeat(3000) + "f" }, "x"]]), /name too long/],
     ["bad gzip", async () => { const g = zlib.gzipSync(await tarOf([[{ name: "f" }, "x".repeat(1000)]])); g[20] ^= 0xff; g[30] ^= 0xff; return g.subarray(0, g.length - 8); }, /bad gzip data/],
+    ["bad xz", async () => {
+      if (!Bun.which("xz")) return Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]);
+      const c = Bun.spawnSync(["xz", "-c"], { stdin: await tarOf([[{ name: "f" }, "x".repeat(9000)]]) }).stdout; c[40] ^= 0xff; c[41] ^= 0xff; return Buffer.from(c);
+    }, /bad xz data|not a valid tar|truncated|xz program is not installed/],
+    ["bad zstd", async () => { const c = zlib.zstdCompressSync(await tarOf([[{ name: "f" }, "x".repeat(9000)]])); return c.subarray(0, c.length - 10); }, /bad zstd data|truncated/],
+    ["empty", async () => Buffer.alloc(0), /empty archive/],
     ["not a tar", async () => Buffer.from("this is not a tar archive at all".repeat(40)), /not a valid tar|truncated/],
     ["truncated", async () => (await tarOf([[{ name: "f" }, "x".repeat(5000)]])).subarray(0, 2048), /truncated|unexpected end/],
   ];

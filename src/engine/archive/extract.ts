@@ -131,6 +131,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
     }
     await feeding;
     if (streamErr) throw streamErr;
+    if (tarSize === 0) throw new ArchiveError("empty archive: no data");
   } catch (e) {
     extract.destroy();
     await feeding.catch(() => {});
