@@ -1,9 +1,10 @@
 // The few libc calls node:fs lacks (mknod, xattrs, mount) through bun:ffi. Each wrapper throws
 // an Error carrying the errno name, like node:fs does, so callers can word one-line messages.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
+import fs from "node:fs";
 import os from "node:os";
 
-const { i32, u32, u64, ptr: P, usize, cstring } = FFIType;
+const { i32, u32, u64, ptr: P, usize } = FFIType;
 
 const lib = dlopen("libc.so.6", {
   mknod: { args: [P, u32, u64], returns: i32 },
@@ -14,7 +15,6 @@ const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: P },
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
 });
-void cstring;
 
 const enc = new TextEncoder();
 const cstr = (s: string) => enc.encode(s + "\0");
@@ -22,7 +22,7 @@ const errnoNames = Object.fromEntries(Object.entries(os.constants.errno).map(([k
 
 function errno(): number {
   const p = lib.symbols.__errno_location();
-  return new Int32Array(require("bun:ffi").toArrayBuffer(p, 0, 4))[0];
+  return new Int32Array(toArrayBuffer(p!, 0, 4))[0];
 }
 
 function fail(call: string, path: string): never {
@@ -106,7 +106,7 @@ export function mountOverlayFsconfig(target: string, options: [string, string][]
       fail("move_mount", target);
     }
   } finally {
-    require("node:fs").closeSync(fd);
-    if (mfd >= 0) require("node:fs").closeSync(mfd);
+    fs.closeSync(fd);
+    if (mfd >= 0) fs.closeSync(mfd);
   }
 }
