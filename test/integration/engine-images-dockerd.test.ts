@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import crypto from "node:crypto";
 import { Database } from "bun:sqlite";
-import type { Headers } from "tar-stream";
+import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { Dockerd, dockerSkipReason, makeBusyboxRootfs } from "../helpers/dockerd.ts";

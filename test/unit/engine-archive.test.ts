@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
-import type { Headers } from "tar-stream";
+import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { lgetxattr } from "../../src/engine/archive/libc.ts";

@@ -7,7 +7,7 @@ import os from "node:os";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
 import { Database } from "bun:sqlite";
-import type { Headers } from "tar-stream";
+import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { familiar, parseNamed, fullString, withDefaultTag } from "../../src/engine/images/reference.ts";
 import { applyChanges } from "../../src/engine/images/config.ts";

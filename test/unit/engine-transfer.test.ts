@@ -7,7 +7,7 @@ import os from "node:os";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
 import { Database } from "bun:sqlite";
-import type { Headers } from "tar-stream";
+import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { packStream } from "../../src/engine/archive/pack.ts";
 import type { ApiError } from "../../src/engine/errors.ts";

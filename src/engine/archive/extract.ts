@@ -11,6 +11,7 @@ import crypto from "node:crypto";
 import * as tar from "tar-stream";
 import { ArchiveError, decompress, type ByteSource } from "./stream.ts";
 import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
+import type { TarHeader } from "./pack.ts";
 
 export interface ExtractOptions {
   /** Turn .wh.NAME into a 0:0 char device and .wh..wh..opq into trusted.overlay.opaque=y. */
@@ -104,7 +105,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
         if (!extract.write(chunk)) await drained();
         if (extract.destroyed) throw streamErr ?? new ArchiveError("tar parser stopped");
       }
-      extract.end();
+      (extract as unknown as { end(): void }).end(); // streamx's typings want an argument
     } catch (e) {
       extract.destroy(e as Error);
       throw e;
@@ -113,8 +114,8 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
   feeding.catch(() => {});
 
   try {
-    for await (const entry of extract as AsyncIterable<tar.Entry>) {
-      const h = entry.header;
+    for await (const entry of extract) {
+      const h = entry.header as TarHeader;
       const fd = await place(root, h, { owners, devices, whiteouts: !!opts.whiteouts }, dirTimes, known);
       if (fd !== undefined) {
         try {
@@ -133,7 +134,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
     if (streamErr) throw streamErr;
     if (tarSize === 0) throw new ArchiveError("empty archive: no data");
   } catch (e) {
-    extract.destroy();
+    extract.destroy(e as Error);
     await feeding.catch(() => {});
     throw wordError(e);
   }
@@ -185,7 +186,7 @@ function clear(p: string, newIsDir: boolean, known: DirCache): void {
 }
 
 /** Creates the entry's node; returns an fd to write a regular file's data into. */
-async function place(root: string, h: tar.Headers, o: PlaceOpts, dirTimes: [string, Date][], known: DirCache): Promise<number | undefined> {
+async function place(root: string, h: TarHeader, o: PlaceOpts, dirTimes: [string, Date][], known: DirCache): Promise<number | undefined> {
   const name = h.name;
   const parts = cleanName(name);
   if (h.linkname) cleanLinkLen(h.linkname);
@@ -262,7 +263,7 @@ function cleanLinkLen(l: string): void {
 }
 
 /** Owner then mode (chown clears set-id bits), then times; symlinks get owner and times only. */
-function finish(root: string, h: tar.Headers, owners: boolean, p?: string): void {
+function finish(root: string, h: TarHeader, owners: boolean, p?: string): void {
   const target = p ?? `${root}/${cleanName(h.name).join("/")}`;
   if (h.type === "symlink") {
     if (owners) fs.lchownSync(target, h.uid ?? 0, h.gid ?? 0);
@@ -273,7 +274,7 @@ function finish(root: string, h: tar.Headers, owners: boolean, p?: string): void
   if (h.mtime) fs.utimesSync(target, h.mtime, h.mtime);
 }
 
-function meta(p: string, h: tar.Headers, owners: boolean): void {
+function meta(p: string, h: TarHeader, owners: boolean): void {
   if (owners) fs.lchownSync(p, h.uid ?? 0, h.gid ?? 0);
   fs.chmodSync(p, (h.mode ?? 0o644) & 0o7777);
   xattrs(p, h);
@@ -285,7 +286,7 @@ function meta(p: string, h: tar.Headers, owners: boolean): void {
  * taken from archives. tar-stream decodes pax values as UTF-8, so a value that did not survive
  * that (U+FFFD) is skipped rather than written wrong.
  */
-function xattrs(p: string, h: tar.Headers): void {
+function xattrs(p: string, h: TarHeader): void {
   for (const [k, v] of Object.entries(h.pax ?? {})) {
     if (!k.startsWith("SCHILY.xattr.")) continue;
     const name = k.slice(13);

@@ -4,7 +4,9 @@ import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
 import fs from "node:fs";
 import os from "node:os";
 
-const { i32, u32, u64, ptr: P, usize } = FFIType;
+// size_t is 64-bit on the targets we build for (bun:ffi has no usize).
+const { i32, u32, u64, ptr: P } = FFIType;
+const usize = u64;
 
 const lib = dlopen("libc.so.6", {
   mknod: { args: [P, u32, u64], returns: i32 },

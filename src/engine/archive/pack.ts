@@ -5,7 +5,10 @@ import fs from "node:fs";
 import { Readable } from "node:stream";
 import * as tar from "tar-stream";
 
-export type AddEntry = (header: tar.Headers, body?: Uint8Array | string | AsyncIterable<Uint8Array>) => Promise<void>;
+/** A tar entry header (tar-stream's, with pax records as strings). */
+export type TarHeader = Partial<Omit<tar.Header, "pax">> & { name: string; pax?: Record<string, string> | null };
+
+export type AddEntry = (header: TarHeader, body?: Uint8Array | string | AsyncIterable<Uint8Array>) => Promise<void>;
 
 /** A tar stream whose entries `produce` adds in order; errors end the stream with that error. */
 export function packStream(produce: (add: AddEntry) => Promise<void>): Readable {
@@ -13,7 +16,9 @@ export function packStream(produce: (add: AddEntry) => Promise<void>): Readable 
   const add: AddEntry = async (header, body) => {
     await new Promise<void>((resolve, reject) => {
       if (body === undefined || typeof body === "string" || body instanceof Uint8Array) {
-        pack.entry(header, body ?? undefined, (err) => (err ? reject(err) : resolve()));
+        const done = (err?: Error | null) => (err ? reject(err) : resolve());
+        if (body === undefined) pack.entry(header, done);
+        else pack.entry(header, body, done);
         return;
       }
       const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
@@ -28,11 +33,11 @@ export function packStream(produce: (add: AddEntry) => Promise<void>): Readable 
             if (sink.destroyed) throw new Error("tar stream closed");
           }
         }
-        sink.end();
+        (sink as unknown as { end(): void }).end(); // streamx's typings want an argument
       })().catch((e) => { sink.destroy(e); reject(e); });
     });
   };
-  produce(add).then(() => pack.finalize(), (e) => pack.destroy(e));
+  produce(add).then(() => pack.finalize(), (e: Error) => pack.destroy(e));
   return Readable.from(pack as AsyncIterable<Uint8Array>, { objectMode: false });
 }
 
