@@ -137,6 +137,18 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     expect(fs.existsSync(p.dir)).toBe(false);
   });
 
+  test("sweep removes root filesystems of containers the daemon does not know", async () => {
+    const { images, rootfs } = setup();
+    await images.load(await archiveOf([await tarOf([[{ name: "a" }, "a"]])], "sw:1"));
+    const keep = rootfs.prepare(cid("keep"), "sw:1");
+    const drop = rootfs.prepare(cid("drop"), "sw:1");
+    expect(rootfs.sweep(new Set([cid("keep")]))).toEqual([cid("drop")]);
+    expect(isMounted(drop)).toBe(false);
+    expect(fs.existsSync(rootfs.paths(cid("drop")).dir)).toBe(false);
+    expect(isMounted(keep)).toBe(true);
+    rootfs.remove(cid("keep"));
+  });
+
   test("unknown image: 404 and nothing created", async () => {
     const { rootfs } = setup();
     expect(() => rootfs.prepare(cid("none"), "nosuch")).toThrow(/No such image: nosuch:latest/);

@@ -83,6 +83,7 @@ describe("extract", () => {
       const c = Bun.spawnSync(["xz", "-c"], { stdin: await tarOf([[{ name: "f" }, "x".repeat(9000)]]) }).stdout; c[40] ^= 0xff; c[41] ^= 0xff; return Buffer.from(c);
     }, /bad xz data|not a valid tar|truncated|xz program is not installed/],
     ["bad zstd", async () => { const c = zlib.zstdCompressSync(await tarOf([[{ name: "f" }, "x".repeat(9000)]])); return c.subarray(0, c.length - 10); }, /bad zstd data|truncated/],
+    ["GNU sparse entry", async () => { const t = await tarOf([[{ name: "sparse" }, "x"]]); t[156] = "S".charCodeAt(0); let sum = 0; t.fill(32, 148, 156); for (let i = 0; i < 512; i++) sum += t[i]; t.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1"); return t; }, /unsupported type/],
     ["empty", async () => Buffer.alloc(0), /empty archive/],
     ["not a tar", async () => Buffer.from("this is not a tar archive at all".repeat(40)), /not a valid tar|truncated/],
     ["truncated", async () => (await tarOf([[{ name: "f" }, "x".repeat(5000)]])).subarray(0, 2048), /truncated|unexpected end/],

@@ -252,7 +252,8 @@ async function place(root: string, h: TarHeader, o: PlaceOpts, dirTimes: [string
       mknod(p, S_IFIFO | ((h.mode ?? 0o644) & 0o7777));
       break;
     default:
-      return undefined; // pax/GNU records are folded in by tar-stream; others carry nothing we keep
+      // pax/GNU long names are folded in by tar-stream; anything else (GNU sparse, …) would be lost.
+      throw new ArchiveError(`entry "${short(name)}" has an unsupported type (${String(h.type)})`);
   }
   finish(root, h, o.owners, p);
   return undefined;

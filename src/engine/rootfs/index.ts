@@ -84,6 +84,21 @@ export class RootfsManager {
     this.images.store.unpinRootfs(containerId);
   }
 
+  /**
+   * Reconciliation after a restart: removes the root filesystems (mounts, dirs, layer pins) of
+   * containers the daemon no longer knows.
+   */
+  sweep(keep: Set<string>): string[] {
+    const gone: string[] = [];
+    const pinned = (this.images.store.db.query("SELECT container_id FROM img_rootfs").all() as { container_id: string }[]).map((r) => r.container_id);
+    for (const id of new Set([...fs.readdirSync(this.base), ...pinned])) {
+      if (keep.has(id) || !ID.test(id)) continue;
+      this.remove(id);
+      gone.push(id);
+    }
+    return gone;
+  }
+
   /** docker export: the merged tree as a tar (mounted for the duration if it was not). */
   exportTar(containerId: string): Readable {
     const p = this.paths(containerId);
