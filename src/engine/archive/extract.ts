@@ -12,6 +12,7 @@ import * as tar from "tar-stream";
 import { ArchiveError, decompress, type ByteSource } from "./stream.ts";
 import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
 import type { TarHeader } from "./pack.ts";
+import { writeAll } from "../../runtime/io.ts";
 
 export interface ExtractOptions {
   /** Turn .wh.NAME into a 0:0 char device and .wh..wh..opq into trusted.overlay.opaque=y. */
@@ -119,7 +120,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
       const fd = await place(root, h, { owners, devices, whiteouts: !!opts.whiteouts }, dirTimes, known);
       if (fd !== undefined) {
         try {
-          for await (const chunk of entry) fs.writeSync(fd, chunk as Uint8Array);
+          for await (const chunk of entry) writeAll(fd, chunk as Uint8Array);
         } finally {
           fs.closeSync(fd);
         }

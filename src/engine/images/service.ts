@@ -210,9 +210,10 @@ export class ImageService {
     const since = f.since?.length ? this.store.row(this.get(f.since[0]))!.created : undefined;
     const refPatterns = (f.reference ?? []).map((p) => p);
     const out: Record<string, unknown>[] = [];
-    const rows = this.store.allIds().map((id) => this.store.row(id)!).sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
+    const { rows, tags: allTags } = this.store.listing();
+    rows.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
     for (const row of rows) {
-      let tags = this.store.tagsOf(row.id).map((t) => parseNamed(t));
+      let tags = (allTags.get(row.id) ?? []).map((t) => parseNamed(t));
       if (dangling === true && tags.length) continue;
       if (dangling === false && !tags.length) continue;
       if (refPatterns.length) {

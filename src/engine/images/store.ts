@@ -8,6 +8,7 @@ import fs from "node:fs";
 import crypto from "node:crypto";
 import type { Database } from "bun:sqlite";
 import { extractInto } from "../archive/extract.ts";
+import { writeAll } from "../../runtime/io.ts";
 import type { ByteSource } from "../archive/stream.ts";
 import { ApiError } from "../errors.ts";
 import type { ImageConfig } from "./config.ts";
@@ -86,7 +87,7 @@ export class ContentStore {
     if (fs.existsSync(dest)) return digest;
     const tmp = `${this.tmpDir}/${rand()}`;
     const fd = fs.openSync(tmp, "wx", 0o600);
-    try { fs.writeSync(fd, bytes); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    try { writeAll(fd, bytes); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
     fs.renameSync(tmp, dest);
     return digest;
   }
@@ -108,7 +109,7 @@ export class ContentStore {
     let res;
     try {
       try {
-        res = await extractInto(src, tmpTree, { whiteouts: true, onData: (c) => { fs.writeSync(fd, c); } });
+        res = await extractInto(src, tmpTree, { whiteouts: true, onData: (c) => { writeAll(fd, c); } });
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -219,6 +220,19 @@ export class ContentStore {
 
   knownLayerRow(diffId: string): boolean {
     return !!this.db.query("SELECT 1 FROM img_layer WHERE diff_id = ?").get(diffId);
+  }
+
+  /** Every image row (without layers) and every tag, in two queries: what /images/json needs. */
+  listing(): { rows: ImageRow[]; tags: Map<string, string[]> } {
+    const rows = (this.db.query("SELECT * FROM img_image").all() as
+      { id: string; created: number; size: number; labels: string | null; parent: string; last_tag_time: string | null }[])
+      .map((r) => ({ id: r.id, created: r.created, size: r.size, labels: r.labels ? JSON.parse(r.labels) : null, parent: r.parent, lastTagTime: r.last_tag_time, diffIds: [] }));
+    const tags = new Map<string, string[]>();
+    for (const t of this.db.query("SELECT ref, image_id FROM img_tag ORDER BY ref").all() as { ref: string; image_id: string }[]) {
+      const l = tags.get(t.image_id);
+      if (l) l.push(t.ref); else tags.set(t.image_id, [t.ref]);
+    }
+    return { rows, tags };
   }
 
   layerSize(diffId: string): number {
