@@ -30,6 +30,10 @@ export interface ResolvedImage {
 
 export type Filters = Record<string, string[] | Record<string, boolean>>;
 
+/** What a transaction decided to do once it has committed: delete files, publish events. */
+interface Batch { files: [string, string[]][]; events: [string, string, string?][] }
+const newBatch = (): Batch => ({ files: [], events: [] });
+
 const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
 const sha = (s: string) => `sha256:${crypto.createHash("sha256").update(s).digest("hex")}`;
 
@@ -148,22 +152,34 @@ export class ImageService {
     this.emit("tag", id, familiar(ref));
   }
 
-  /** DELETE /images/{name}: dockerd's untag/delete records and conflicts. */
+  /**
+   * DELETE /images/{name}: dockerd's untag/delete records and conflicts. All row changes are one
+   * transaction; files and events follow its commit.
+   */
   remove(ref: string, o: { force?: boolean; inUse?: InUse } = {}): DeleteItem[] {
     const id = this.get(ref);
+    const batch = newBatch();
+    const records = this.store.db.transaction(() => this.removeRows(ref, id, o, batch))();
+    this.finish(batch);
+    return records;
+  }
+
+  private removeRows(ref: string, id: string, o: { force?: boolean; inUse?: InUse }, batch: Batch): DeleteItem[] {
     const use = () => usage(o.inUse, id);
     const records: DeleteItem[] = [];
     let refs = this.store.tagsOf(id);
-    const byId = isIdRef(ref, id);
-    if (!byId) {
+    const untag = (r: string) => {
+      this.store.untag(r);
+      records.push({ Untagged: familiar(r) });
+      batch.events.push(["untag", id, familiar(r)]);
+    };
+    if (!isIdRef(ref, id)) {
       const named = fullString(withDefaultTag(parseNamed(ref)));
       const u = use();
       if (!o.force && refs.length <= 1 && u) {
         throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${short(u.containerId)} is using its referenced image ${short(id)}`);
       }
-      this.store.untag(named);
-      records.push({ Untagged: familiar(named) });
-      this.emit("untag", id, familiar(named));
+      untag(named);
       refs = this.store.tagsOf(id);
       if (refs.length > 0) return records;
       // The last name is gone (forced): a running container still keeps the image, dangling.
@@ -176,26 +192,29 @@ export class ImageService {
         throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
       }
       if (u && !o.force) throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(u.containerId)}`);
-      for (const r of refs) {
-        this.store.untag(r);
-        records.push({ Untagged: familiar(r) });
-        this.emit("untag", id, familiar(r));
-      }
+      for (const r of refs) untag(r);
     }
-    records.push(...this.deleteById(id));
+    records.push(...this.deleteRowsOf(id, batch));
     return records;
   }
 
-  /** Deletes an untagged image; the Deleted records are its ID, then its freed layers by ChainID. */
-  private deleteById(id: string): DeleteItem[] {
+  /** An untagged image's rows; the Deleted records are its ID, then its freed layers by ChainID. */
+  private deleteRowsOf(id: string, batch: Batch): DeleteItem[] {
     const row = this.store.row(id)!;
     const chain: string[] = [];
     row.diffIds.forEach((d, i) => chain.push(i === 0 ? d : sha(`${chain[i - 1]} ${d}`)));
-    const gone = new Set(this.store.deleteImage(id));
-    this.emit("delete", id);
+    const gone = this.store.deleteRows(id);
+    batch.files.push([id, gone]);
+    batch.events.push(["delete", id]);
+    const goneSet = new Set(gone);
     const out: DeleteItem[] = [{ Deleted: id }];
-    for (let i = row.diffIds.length - 1; i >= 0; i--) if (gone.has(row.diffIds[i])) out.push({ Deleted: chain[i] });
+    for (let i = row.diffIds.length - 1; i >= 0; i--) if (goneSet.has(row.diffIds[i])) out.push({ Deleted: chain[i] });
     return out;
+  }
+
+  private finish(batch: Batch): void {
+    for (const [id, gone] of batch.files) this.store.deleteFiles(id, gone);
+    for (const [a, id, name] of batch.events) this.emit(a, id, name);
   }
 
   /** GET /images/json items. */
@@ -292,12 +311,19 @@ export class ImageService {
       if (!matchLabels(row.labels, f.label ?? [])) continue;
       if ((f["label!"] ?? []).length && matchLabels(row.labels, f["label!"]!, true)) continue;
       if (until !== undefined && !(row.created < until)) continue;
-      for (const t of tags) { this.store.untag(t); deleted.push({ Untagged: familiar(t) }); this.emit("untag", id, familiar(t)); }
+      // One transaction per image, as dockerd deletes them one by one.
       const sizes = new Map(row.diffIds.map((d) => [d, this.store.layerSize(d)]));
-      const before = new Set(row.diffIds);
-      const recs = this.deleteById(id);
-      deleted.push(...recs);
-      for (const d of before) if (!this.store.knownLayerRow(d)) space += sizes.get(d) ?? 0;
+      const batch = newBatch();
+      this.store.db.transaction(() => {
+        for (const t of tags) {
+          this.store.untag(t);
+          deleted.push({ Untagged: familiar(t) });
+          batch.events.push(["untag", id, familiar(t)]);
+        }
+        deleted.push(...this.deleteRowsOf(id, batch));
+      })();
+      for (const [, gone] of batch.files) for (const d of gone) space += sizes.get(d) ?? 0;
+      this.finish(batch);
     }
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }

@@ -218,10 +218,6 @@ export class ContentStore {
     return { id: r.id, created: r.created, size: r.size, labels: r.labels ? JSON.parse(r.labels) : null, parent: r.parent, lastTagTime: r.last_tag_time, diffIds };
   }
 
-  knownLayerRow(diffId: string): boolean {
-    return !!this.db.query("SELECT 1 FROM img_layer WHERE diff_id = ?").get(diffId);
-  }
-
   /** Every image row (without layers) and every tag, in two queries: what /images/json needs. */
   listing(): { rows: ImageRow[]; tags: Map<string, string[]> } {
     const rows = (this.db.query("SELECT * FROM img_image").all() as
@@ -242,20 +238,28 @@ export class ContentStore {
   /** Deletes an image's rows (tags included) and then the files nothing else needs; returns the DiffIDs removed. */
   deleteImage(id: string): string[] {
     let gone: string[] = [];
-    this.db.transaction(() => {
-      this.db.run("DELETE FROM img_tag WHERE image_id = ?", [id]);
-      this.db.run("DELETE FROM img_image_layer WHERE image_id = ?", [id]);
-      this.db.run("DELETE FROM img_image WHERE id = ?", [id]);
-      gone = this.unusedLayers();
-      for (const d of gone) this.db.run("DELETE FROM img_layer WHERE diff_id = ?", [d]);
-    })();
+    this.db.transaction(() => { gone = this.deleteRows(id); })();
+    this.deleteFiles(id, gone);
+    return gone;
+  }
+
+  /** The row half of deleteImage, for a caller's transaction; deleteFiles() after it commits. */
+  deleteRows(id: string): string[] {
+    this.db.run("DELETE FROM img_tag WHERE image_id = ?", [id]);
+    this.db.run("DELETE FROM img_image_layer WHERE image_id = ?", [id]);
+    this.db.run("DELETE FROM img_image WHERE id = ?", [id]);
+    const gone = this.unusedLayers();
+    for (const d of gone) this.db.run("DELETE FROM img_layer WHERE diff_id = ?", [d]);
+    return gone;
+  }
+
+  deleteFiles(id: string, gone: string[]): void {
     this.configCache.delete(id);
     fs.rmSync(this.blobPath(id), { force: true });
     for (const d of gone) {
       fs.rmSync(this.layerPath(d), { recursive: true, force: true });
       fs.rmSync(this.blobPath(d), { force: true });
     }
-    return gone;
   }
 
   private unusedLayers(): string[] {
