@@ -9,7 +9,8 @@ import crypto from "node:crypto";
 import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
-import { packStream } from "../../src/engine/archive/pack.ts";
+import { packDir, packStream } from "../../src/engine/archive/pack.ts";
+import { extractTo } from "../../src/engine/archive/extract.ts";
 import type { ApiError } from "../../src/engine/errors.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-xfer-`);
@@ -66,6 +67,20 @@ describe("save → load", () => {
     // loading again moves nothing and unpacks nothing new; a gzip'd archive loads the same
     const again = await b.svc.load(zlib.gzipSync(archive));
     expect(again.ids.sort()).toEqual(res.ids.sort());
+  });
+
+  test("our save is also an OCI image layout: without manifest.json it loads the same", async () => {
+    const a = newService();
+    const id = await a.svc.importTar(await tarOf([[{ name: "o" }, "oci"]]), { repo: "lay/out:1" });
+    const plain = await a.svc.importTar(await tarOf([[{ name: "p" }, "p"]]));
+    const dir = `${work}/oci-unpacked-${n}`;
+    await extractTo(await bytesOf(a.svc.save(["lay/out:1", plain])), dir);
+    expect(JSON.parse(fs.readFileSync(`${dir}/oci-layout`, "utf8"))).toEqual({ imageLayoutVersion: "1.0.0" });
+    fs.rmSync(`${dir}/manifest.json`);
+    const b = newService();
+    const res = await b.svc.load(await bytesOf(packDir(dir)));
+    expect(res.ids.sort()).toEqual([id, plain].sort());
+    expect(res.refs).toEqual(["lay/out:1"]);
   });
 
   test("load moving a tag says so, leaving the old image dangling", async () => {

@@ -1,6 +1,6 @@
 // docker load and docker save. Load accepts docker-archive (manifest.json, as dockerd and
 // `docker save` write it) and OCI image layouts (index.json), plain or gzip, several images
-// and tags. Save writes docker-archive with each config byte for byte, so the image ID (the
+// and tags. Save writes both (docker 25's layout) with each config byte for byte, so the image ID (the
 // sha256 of those bytes) is the same wherever it is loaded, dockerd included.
 import fs from "node:fs";
 import path from "node:path";
@@ -147,51 +147,78 @@ function ociLayout(dir: string): Wanted[] {
 export function saveImages(svc: ImageService, names: string[]): Readable {
   const store = svc.store;
   const images = new Map<string, string[]>(); // id → full tags to record
-  for (const n of names) {
+  const addAssoc = (id: string, tag?: string) => {
+    const l = images.get(id) ?? [];
+    if (tag && !l.includes(tag)) l.push(tag);
+    images.set(id, l);
+  };
+  // dockerd's rules: an ID (sha256:… or a bare prefix no tag matches) saves without names;
+  // a bare repository saves all its tags; name:tag must be a tag.
+  const byId = (n: string) => {
     const id = svc.find(n);
-    let tags: string[] = [];
-    const found = id;
-    try {
-      const r = parseNamed(n);
-      if (!r.tag && !r.digest) {
-        // A bare repository name saves every tag of it, as dockerd does.
-        const all = store.allIds().flatMap((i) => store.tagsOf(i).map((t) => [i, t] as const)).filter(([, t]) => fullName(parseNamed(t)) === fullName(r));
-        for (const [i, t] of all) images.set(i, [...(images.get(i) ?? []), t]);
-        if (all.length) continue;
-      } else if (id && r.tag) tags = [fullString(withDefaultTag(r))];
-    } catch { /* an ID */ }
-    if (!found) throw notFound("reference does not exist");
-    images.set(found, [...new Set([...(images.get(found) ?? []), ...tags])]);
+    if (!id) throw notFound("reference does not exist");
+    addAssoc(id);
+  };
+  for (const n of names) {
+    if (/^(?:sha256:)?[a-f0-9]{64}$/.test(n)) { byId(n); continue; }
+    const r = parseNamed(n);
+    if (familiarName(r) === "sha256") { byId(n); continue; }
+    if (!r.tag && !r.digest) {
+      const all = store.allIds().flatMap((i) => store.tagsOf(i).map((t) => [i, t] as const)).filter(([, t]) => fullName(parseNamed(t)) === fullName(r));
+      if (all.length) for (const [i, t] of all) addAssoc(i, t);
+      else byId(n);
+      continue;
+    }
+    const ref = fullString(withDefaultTag(r));
+    const id = store.imageByTag(ref);
+    if (!id) throw notFound("reference does not exist");
+    addAssoc(id, ref);
   }
   return packStream(async (add) => {
+    // docker 25's layout: an OCI image layout (index.json, blobs) that also carries
+    // manifest.json, which is all dockerd 20.10 reads; layer blobs are the uncompressed tars.
+    const now = new Date();
     const written = new Set<string>();
+    const file = (name: string, body: string | Uint8Array, mtime = now) => add({ name, type: "file", mode: 0o644, mtime }, body);
     const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
     const repositories: Record<string, Record<string, string>> = {};
+    const index: Record<string, unknown>[] = [];
+    await add({ name: "blobs/", type: "directory", mode: 0o755, mtime: now });
+    await add({ name: "blobs/sha256/", type: "directory", mode: 0o755, mtime: now });
     for (const [id, tags] of images) {
       const row = store.row(id);
       if (!row) throw new ApiError(404, `No such image: ${id}`);
       const cfg = store.config(id);
       const mtime = new Date(Date.parse(cfg.created ?? "") || 0);
-      const layerNames: string[] = [];
+      const layers: { mediaType: string; digest: string; size: number }[] = [];
       for (const d of row.diffIds) {
-        const hex = d.slice(7);
-        layerNames.push(`${hex}/layer.tar`);
-        if (written.has(hex)) continue;
-        written.add(hex);
-        await add({ name: `${hex}/`, type: "directory", mode: 0o755, mtime });
-        await add({ name: `${hex}/VERSION`, type: "file", mode: 0o644, mtime }, "1.0");
         const blob = store.blobPath(d);
-        await add({ name: `${hex}/layer.tar`, type: "file", mode: 0o644, mtime, size: fs.statSync(blob).size }, fileChunks(blob));
+        const size = fs.statSync(blob).size;
+        layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: d, size });
+        if (written.has(d)) continue;
+        written.add(d);
+        await add({ name: `blobs/sha256/${d.slice(7)}`, type: "file", mode: 0o644, mtime, size }, fileChunks(blob));
       }
-      await add({ name: `${id.slice(7)}.json`, type: "file", mode: 0o644, mtime }, store.readBlob(id));
-      manifest.push({ Config: `${id.slice(7)}.json`, RepoTags: tags.length ? tags.map(familiar) : null, Layers: layerNames });
+      const config = store.readBlob(id);
+      if (!written.has(id)) { written.add(id); await file(`blobs/sha256/${id.slice(7)}`, config, mtime); }
+      const m = new TextEncoder().encode(JSON.stringify({
+        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: id, size: config.length }, layers,
+      }));
+      const mDigest = `sha256:${crypto.createHash("sha256").update(m).digest("hex")}`;
+      if (!written.has(mDigest)) { written.add(mDigest); await file(`blobs/sha256/${mDigest.slice(7)}`, m, mtime); }
+      const desc = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: mDigest, size: m.length };
+      if (!tags.length) index.push(desc);
       for (const t of tags) {
         const r = parseNamed(t);
-        (repositories[familiarName(r)] ??= {})[r.tag!] = layerNames.length ? layerNames[layerNames.length - 1].split("/")[0] : "";
+        index.push({ ...desc, annotations: { "io.containerd.image.name": t, "org.opencontainers.image.ref.name": r.tag } });
+        (repositories[familiarName(r)] ??= {})[r.tag!] = row.diffIds.length ? row.diffIds[row.diffIds.length - 1].slice(7) : "";
       }
+      manifest.push({ Config: `blobs/sha256/${id.slice(7)}`, RepoTags: tags.length ? tags.map(familiar) : null, Layers: row.diffIds.map((d) => `blobs/sha256/${d.slice(7)}`) });
     }
-    const now = new Date();
-    await add({ name: "manifest.json", type: "file", mode: 0o644, mtime: now }, JSON.stringify(manifest));
-    if (Object.keys(repositories).length) await add({ name: "repositories", type: "file", mode: 0o644, mtime: now }, JSON.stringify(repositories) + "\n");
+    await file("index.json", JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: index }));
+    await file("manifest.json", JSON.stringify(manifest));
+    await file("oci-layout", JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    if (Object.keys(repositories).length) await file("repositories", JSON.stringify(repositories) + "\n");
   });
 }
