@@ -72,8 +72,13 @@ export class Engine {
     }, {
       images: wired.images, rootfs: wired.rootfs, buildSpec: wired.buildSpec, monitor: wired.monitor,
     });
-    wired.images.inUse = (imageId: string) => containers.list().some((c) => c.imageId === imageId);
+    wired.images.inUse = (imageId: string) => {
+      const users = containers.list().filter((c) => c.imageId === imageId);
+      const c = users.find((x) => x.state.Running) ?? users[0];
+      return c ? { containerId: c.id, running: c.state.Running } : undefined;
+    };
     const engine = new Engine(config, db, id, wired.images, containers, wired.monitor);
+    wired.images.service.onEvent = (e) => engine.events.publish("image", e.Action, e.id, e.name ? { name: e.name } : {});
     await containers.reconcile();
     log.info(`loaded ${containers.list().length} container(s), ${wired.images.count()} image(s)`);
     return engine;

@@ -51,7 +51,7 @@ export function register(r: Router, engine: Engine): void {
     const quiet = ctx.flag("quiet");
     const loaded = await images.load(body(ctx));
     const send = startJsonStream(ctx);
-    for (const l of loaded) send({ stream: `Loaded image${l.startsWith("sha256:") ? " ID" : ""}: ${l}\n` });
+    for (const line of loaded) send({ stream: `${line}\n` });
     void quiet; // one message per image either way; there is no progress bar to suppress
     ctx.res!.end();
   });

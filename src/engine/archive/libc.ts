@@ -1,0 +1,114 @@
+// The few libc calls node:fs lacks (mknod, xattrs, mount) through bun:ffi. Each wrapper throws
+// an Error carrying the errno name, like node:fs does, so callers can word one-line messages.
+import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
+import fs from "node:fs";
+import os from "node:os";
+
+// size_t is 64-bit on the targets we build for (bun:ffi has no usize).
+const { i32, u32, u64, ptr: P } = FFIType;
+const usize = u64;
+
+const lib = dlopen("libc.so.6", {
+  mknod: { args: [P, u32, u64], returns: i32 },
+  lsetxattr: { args: [P, P, P, usize, i32], returns: i32 },
+  lgetxattr: { args: [P, P, P, usize], returns: FFIType.i64 },
+  mount: { args: [P, P, P, u64, P], returns: i32 },
+  umount2: { args: [P, i32], returns: i32 },
+  __errno_location: { args: [], returns: P },
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+});
+
+const enc = new TextEncoder();
+const cstr = (s: string) => enc.encode(s + "\0");
+const errnoNames = Object.fromEntries(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
+
+function errno(): number {
+  const p = lib.symbols.__errno_location();
+  return new Int32Array(toArrayBuffer(p!, 0, 4))[0];
+}
+
+function fail(call: string, path: string): never {
+  const n = errno();
+  const name = errnoNames[n] ?? `errno ${n}`;
+  const e = new Error(`${call} ${path}: ${name}`) as Error & { code: string; errno: number };
+  e.code = name;
+  e.errno = n;
+  throw e;
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+/** makedev as glibc encodes it. */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major), mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+export function mknod(path: string, mode: number, dev: bigint = 0n): void {
+  if (lib.symbols.mknod(ptr(cstr(path)), mode, dev) !== 0) fail("mknod", path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array | string): void {
+  const v = typeof value === "string" ? enc.encode(value) : value;
+  const buf = v.length ? v : new Uint8Array(1);
+  if (lib.symbols.lsetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), v.length, 0) !== 0) fail("lsetxattr", path);
+}
+
+/** The value of an xattr, or undefined when it is not set. */
+export function lgetxattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(4096);
+  const n = Number(lib.symbols.lgetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), buf.length));
+  if (n < 0) {
+    if (errnoNames[errno()] === "ENODATA") return undefined;
+    fail("lgetxattr", path);
+  }
+  return buf.slice(0, n);
+}
+
+export const MNT_DETACH = 2;
+
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  if (lib.symbols.mount(ptr(cstr(source)), ptr(cstr(target)), ptr(cstr(fstype)), BigInt(flags), ptr(cstr(data))) !== 0) {
+    fail("mount", target);
+  }
+}
+
+export function umount2(target: string, flags = 0): void {
+  if (lib.symbols.umount2(ptr(cstr(target)), flags) !== 0) fail("umount", target);
+}
+
+// The new mount API (fsopen/fsconfig/fsmount/move_mount, x86_64 numbers): overlayfs's
+// "lowerdir+" adds one lower layer per call, so the one-page limit on mount data does not apply.
+const SYS_fsopen = 430, SYS_fsconfig = 431, SYS_fsmount = 432, SYS_move_mount = 429;
+const FSCONFIG_SET_STRING = 1, FSCONFIG_CMD_CREATE = 6, MOVE_MOUNT_F_EMPTY_PATH = 4, AT_FDCWD = -100;
+
+function sys(n: number, a = 0n, b = 0n, c = 0n, d = 0n, e = 0n): number {
+  return Number(lib.symbols.syscall(n, a, b, c, d, e));
+}
+const addr = (b: Uint8Array) => BigInt(ptr(b));
+
+/** Mounts an overlay with each option given separately (kernel ≥ 6.8 for lowerdir+). */
+export function mountOverlayFsconfig(target: string, options: [string, string][]): void {
+  const fsName = cstr("overlay");
+  const fd = sys(SYS_fsopen, addr(fsName), 1n /* FSOPEN_CLOEXEC */);
+  if (fd < 0) fail("fsopen", "overlay");
+  let mfd = -1;
+  try {
+    for (const [k, v] of options) {
+      const kb = cstr(k), vb = cstr(v);
+      if (sys(SYS_fsconfig, BigInt(fd), BigInt(FSCONFIG_SET_STRING), addr(kb), addr(vb), 0n) < 0) fail(`fsconfig ${k}`, v);
+    }
+    if (sys(SYS_fsconfig, BigInt(fd), BigInt(FSCONFIG_CMD_CREATE), 0n, 0n, 0n) < 0) fail("fsconfig create", target);
+    mfd = sys(SYS_fsmount, BigInt(fd), 1n /* FSMOUNT_CLOEXEC */, 0n);
+    if (mfd < 0) fail("fsmount", target);
+    const empty = cstr(""), tb = cstr(target);
+    if (sys(SYS_move_mount, BigInt(mfd), addr(empty), BigInt(AT_FDCWD), addr(tb), BigInt(MOVE_MOUNT_F_EMPTY_PATH)) < 0) {
+      fail("move_mount", target);
+    }
+  } finally {
+    fs.closeSync(fd);
+    if (mfd >= 0) fs.closeSync(mfd);
+  }
+}

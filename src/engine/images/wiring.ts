@@ -1,0 +1,89 @@
+// The engine's view of images, root filesystems, the spec builder and the monitor: the image
+// service and the rootfs manager behind the small interfaces the container service and the
+// image routes use.
+import type { Database } from "bun:sqlite";
+import { ImageService, type DeleteItem } from "./service.ts";
+import { RootfsManager } from "../rootfs/index.ts";
+import { makeSpecBuilder } from "../containers/spec/index.ts";
+import { monitorApi } from "../monitor/api.ts";
+import type { ImageSource, MonitorApi, RootfsManager as RootfsDeps, SpecBuilder } from "../containers/deps.ts";
+import type { DaemonConfig } from "../daemon/config.ts";
+import type { Json } from "../containers/store.ts";
+
+export interface Images extends ImageSource {
+  /** set by the engine: does a container use this image (and is it running)? */
+  inUse: (imageId: string) => { containerId: string; running: boolean } | undefined;
+  count(): number;
+  importTar(src: AsyncIterable<Uint8Array>, o: { ref?: string; changes: string[]; message: string }): Promise<string>;
+  load(src: AsyncIterable<Uint8Array>): Promise<string[]>;
+  save(names: string[]): Promise<AsyncIterable<Uint8Array>>;
+  list(o: { all: boolean; digests: boolean; filters: Map<string, string[]> }): Json[];
+  inspect(ref: string): Json;
+  history(ref: string): Json[];
+  tag(ref: string, repo: string, tag: string): void;
+  remove(ref: string, o: { force: boolean; noprune: boolean }): DeleteItem[];
+  prune(filters: Map<string, string[]>): Json;
+  containerSizes(containerId: string, imageId: string): { rw: number; rootfs: number };
+  rootfsPaths(containerId: string): { lower: string; upper: string; work: string; merged: string } | undefined;
+  exportRootfs(containerId: string, imageId: string): Promise<AsyncIterable<Uint8Array>>;
+  service: ImageService;
+}
+
+function dirSize(dir: string): number {
+  const r = Bun.spawnSync(["du", "-sb", dir], { stdout: "pipe", stderr: "ignore" });
+  return Number(r.stdout.toString().split("\t")[0]) || 0;
+}
+
+export function openImages(db: Database, cfg: DaemonConfig): { images: Images; rootfs: RootfsDeps; buildSpec: SpecBuilder; monitor: MonitorApi } {
+  const svc = new ImageService(db, cfg.dataRoot);
+  const roots = new RootfsManager(svc, cfg.dataRoot);
+  const filters = (f: Map<string, string[]>) => Object.fromEntries(f);
+  const images: Images = {
+    service: svc,
+    inUse: () => undefined,
+    resolve(ref) {
+      const r = svc.resolve(ref);
+      return { id: r.id, config: (r.config.config ?? {}) as Json };
+    },
+    count: () => svc.count(),
+    importTar: (src, o) => svc.importTar(src, { repo: o.ref, changes: o.changes, message: o.message }),
+    async load(src) {
+      return (await svc.load(src)).messages;
+    },
+    async save(names) {
+      return svc.save(names) as unknown as AsyncIterable<Uint8Array>;
+    },
+    list: (o) => svc.list({ all: o.all, filters: filters(o.filters) }),
+    inspect: (ref) => svc.inspect(ref),
+    history: (ref) => svc.history(ref),
+    tag: (ref, repo, tag) => svc.tag(ref, repo, tag),
+    remove: (ref, o) => svc.remove(ref, { force: o.force, inUse: (id) => images.inUse(id) }),
+    prune: (f) => svc.prune({ filters: filters(f), inUse: (id) => images.inUse(id) }),
+    containerSizes(containerId, imageId) {
+      const p = roots.paths(containerId);
+      let base = 0;
+      try {
+        base = Number((svc.inspect(imageId) as { Size?: number }).Size ?? 0);
+      } catch { /* image gone */ }
+      const rw = dirSize(p.upper);
+      return { rw, rootfs: rw + base };
+    },
+    rootfsPaths(containerId) {
+      try {
+        const p = roots.paths(containerId);
+        return { lower: p.lower.join(":"), upper: p.upper, work: p.work, merged: p.merged };
+      } catch {
+        return undefined;
+      }
+    },
+    async exportRootfs(containerId, imageId) {
+      roots.prepare(containerId, imageId);
+      return roots.exportTar(containerId) as unknown as AsyncIterable<Uint8Array>;
+    },
+  };
+  const rootfs: RootfsDeps = {
+    prepare: (id, imageId) => roots.prepare(id, imageId),
+    remove: (id) => roots.remove(id),
+  };
+  return { images, rootfs, buildSpec: makeSpecBuilder({ bridgeAs: "none-quiet" }), monitor: monitorApi };
+}

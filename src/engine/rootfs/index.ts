@@ -1,0 +1,118 @@
+// Container root filesystems on overlayfs: lower = the image's layers (top first), upper and
+// work per container under <root>/rootfs/<id>/. mount(2) is called through bun:ffi; when the
+// option string would pass the kernel's one-page limit (many layers) the layers are handed
+// one by one through fsconfig("lowerdir+") instead, so long paths never matter.
+import fs from "node:fs";
+import type { Readable } from "node:stream";
+import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../archive/libc.ts";
+import { packDir } from "../archive/pack.ts";
+import { badRequest, notFound } from "../errors.ts";
+import type { ImageService } from "../images/service.ts";
+
+const PAGE = 4096;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface RootfsPaths { dir: string; merged: string; upper: string; work: string; lower: string[] }
+
+export class RootfsManager {
+  readonly base: string;
+
+  constructor(private images: ImageService, dataRoot: string) {
+    fs.mkdirSync(`${dataRoot}/rootfs`, { recursive: true, mode: 0o710 });
+    // mountinfo shows resolved paths; a symlinked data root must not make mounts look absent.
+    this.base = fs.realpathSync(`${dataRoot}/rootfs`);
+  }
+
+  paths(containerId: string): RootfsPaths {
+    if (!ID.test(containerId)) throw badRequest(`invalid container id "${containerId}" for a root filesystem`);
+    const pin = this.images.store.rootfsImage(containerId);
+    const dir = `${this.base}/${containerId}`;
+    const lower = pin ? (pin.diffIds.length ? [...pin.diffIds].reverse().map((d) => this.images.store.layerPath(d)) : [this.images.store.emptyLayer()]) : [];
+    return { dir, merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work`, lower };
+  }
+
+  /** Creates (once) and mounts the container's rootfs; returns the merged path. */
+  prepare(containerId: string, imageRef: string): string {
+    const p0 = this.paths(containerId);
+    if (!this.images.store.rootfsImage(containerId)) {
+      const img = this.images.resolve(imageRef);
+      // Pin the layers before anything else, so an rmi -f in between cannot take them.
+      this.images.store.pinRootfs(containerId, img.id, img.diffIds);
+    }
+    for (const d of [p0.dir, p0.upper, p0.work, p0.merged]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    try {
+      this.mount(containerId);
+    } catch (e) {
+      if (!isMounted(p0.merged)) this.remove(containerId);
+      throw e;
+    }
+    return p0.merged;
+  }
+
+  mount(containerId: string): string {
+    const p = this.paths(containerId);
+    if (!p.lower.length) throw notFound(`no root filesystem for container ${containerId}`);
+    if (isMounted(p.merged)) return p.merged;
+    // index=off: distributions that default it on would refuse lower layers shared by mounts.
+    const opts = `lowerdir=${p.lower.join(":")},upperdir=${p.upper},workdir=${p.work},index=off`;
+    if (opts.length < PAGE - 1) mount("overlay", p.merged, "overlay", 0, opts);
+    else {
+      mountOverlayFsconfig(p.merged, [
+        ...p.lower.map((l) => ["lowerdir+", l] as [string, string]),
+        ["upperdir", p.upper], ["workdir", p.work], ["index", "off"],
+      ]);
+    }
+    return p.merged;
+  }
+
+  unmount(containerId: string): void {
+    const { merged } = this.paths(containerId);
+    if (!isMounted(merged)) return;
+    try {
+      umount2(merged);
+    } catch (e) {
+      if ((e as { code?: string }).code === "EBUSY") umount2(merged, MNT_DETACH);
+      else if ((e as { code?: string }).code !== "EINVAL") throw e;
+    }
+  }
+
+  /** Unmounts and deletes the container's layer, then frees image layers nothing else needs. */
+  remove(containerId: string): void {
+    const p = this.paths(containerId);
+    this.unmount(containerId);
+    fs.rmSync(p.dir, { recursive: true, force: true });
+    this.images.store.unpinRootfs(containerId);
+  }
+
+  /**
+   * Reconciliation after a restart: removes the root filesystems (mounts, dirs, layer pins) of
+   * containers the daemon no longer knows.
+   */
+  sweep(keep: Set<string>): string[] {
+    const gone: string[] = [];
+    const pinned = (this.images.store.db.query("SELECT container_id FROM img_rootfs").all() as { container_id: string }[]).map((r) => r.container_id);
+    for (const id of new Set([...fs.readdirSync(this.base), ...pinned])) {
+      if (keep.has(id) || !ID.test(id)) continue;
+      this.remove(id);
+      gone.push(id);
+    }
+    return gone;
+  }
+
+  /** docker export: the merged tree as a tar (mounted for the duration if it was not). */
+  exportTar(containerId: string): Readable {
+    const p = this.paths(containerId);
+    if (!p.lower.length) throw notFound(`no root filesystem for container ${containerId}`);
+    const wasMounted = isMounted(p.merged);
+    if (!wasMounted) this.mount(containerId);
+    const out = packDir(p.merged);
+    if (!wasMounted) out.once("close", () => { try { this.unmount(containerId); } catch { /* reported by the next mount */ } });
+    return out;
+  }
+}
+
+/** Whether `p` is a mount point (from /proc/self/mountinfo, with its octal escapes). */
+export function isMounted(p: string): boolean {
+  const esc = p.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+  return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === esc);
+}

@@ -1,0 +1,158 @@
+// Container root filesystems on overlayfs (src/engine/rootfs), as root: an imported busybox
+// mounted and writable, whiteouts and opaque dirs from image layers hiding lower files in the
+// merged view, an image with no layers, 100 layers (past the one-page mount-data limit),
+// export of the merged tree, and nothing mounted or left behind after remove().
+import { describe, expect, test, afterAll } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import crypto from "node:crypto";
+import { Database } from "bun:sqlite";
+import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
+import { ImageService } from "../../src/engine/images/index.ts";
+import { RootfsManager, isMounted } from "../../src/engine/rootfs/index.ts";
+import { packDir, packStream } from "../../src/engine/archive/pack.ts";
+import { extractTo } from "../../src/engine/archive/extract.ts";
+import { BUSYBOX, IS_ROOT, makeRootfs } from "../helpers/rootfs.ts";
+
+const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-rootfs-`);
+const managers: RootfsManager[] = [];
+afterAll(() => {
+  for (const l of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const mp = l.split(" ")[4];
+    if (mp?.startsWith(work)) Bun.spawnSync(["umount", "-l", mp]);
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+});
+let n = 0;
+function setup() {
+  const root = `${work}/root${++n}`;
+  fs.mkdirSync(root, { recursive: true });
+  const db = new Database(`${root}/berth.db`);
+  db.run("PRAGMA journal_mode = WAL");
+  const images = new ImageService(db, root);
+  const rootfs = new RootfsManager(images, root);
+  managers.push(rootfs);
+  return { images, rootfs, root };
+}
+async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+type E = [Partial<Headers> & { name: string }, (string | Uint8Array)?];
+const tarOf = (entries: E[]) => bytesOf(packStream(async (add) => {
+  for (const [h, body] of entries) await add({ type: "file", mode: 0o644, mtime: new Date(1e12), ...h } as Headers, body ?? (h.type && h.type !== "file" ? undefined : ""));
+}));
+const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
+const cid = (s: string) => `berth-images-${s}-${process.pid}`;
+
+/** A docker-archive with one image of the given layers, so layer order is ours to choose. */
+async function archiveOf(layers: Buffer[], tag: string): Promise<Buffer> {
+  const cfg = JSON.stringify({ architecture: "amd64", os: "linux", created: new Date().toISOString(), config: {}, rootfs: { type: "layers", diff_ids: layers.map(sha) } });
+  return tarOf([
+    ...layers.map((l, i) => [{ name: `l${i}.tar` }, l] as E),
+    [{ name: "c.json" }, cfg],
+    [{ name: "manifest.json" }, JSON.stringify([{ Config: "c.json", RepoTags: [tag], Layers: layers.map((_, i) => `l${i}.tar`) }])],
+  ]);
+}
+
+describe.if(IS_ROOT)("rootfs on overlayfs", () => {
+  test.if(!!BUSYBOX)("imported busybox: merged view has the image, writes go to the container's upper dir", async () => {
+    const { images, rootfs } = setup();
+    const d = `${work}/bb`;
+    makeRootfs(d);
+    const id = await images.importTar(await bytesOf(packDir(d)), { repo: "busybox", changes: ['CMD ["sh"]'] });
+    const merged = rootfs.prepare(cid("bb"), "busybox");
+    expect(isMounted(merged)).toBe(true);
+    expect(fs.statSync(`${merged}/bin/busybox`).size).toBe(fs.statSync(BUSYBOX!).size);
+    const r = Bun.spawnSync(["chroot", merged, "/bin/sh", "-c", "echo hi > /tmp/x; cat /tmp/x"]);
+    expect(r.stdout.toString()).toBe("hi\n");
+    const p = rootfs.paths(cid("bb"));
+    expect(fs.readFileSync(`${p.upper}/tmp/x`, "utf8")).toBe("hi\n");
+    const layer = images.resolve(id).layerDirs[0];
+    expect(fs.existsSync(`${layer}/tmp/x`)).toBe(false);
+    // rmi -f while the container exists: the image goes, its layer stays for the container
+    images.remove(id, { force: true });
+    expect(fs.existsSync(`${layer}/bin/busybox`)).toBe(true);
+    // docker export | tar -x, as the seed workflow does
+    const out = `${work}/export-bb`;
+    fs.mkdirSync(out);
+    const tar = Bun.spawn(["tar", "-C", out, "-xf", "-"], { stdin: "pipe", stderr: "pipe" });
+    for await (const c of rootfs.exportTar(cid("bb"))) tar.stdin.write(c);
+    tar.stdin.end();
+    expect(await tar.exited).toBe(0);
+    expect(fs.readlinkSync(`${out}/bin/sh`)).toBe("busybox");
+    expect(fs.statSync(`${out}/tmp`).mode & 0o7777).toBe(0o1777);
+    expect(fs.readFileSync(`${out}/tmp/x`, "utf8")).toBe("hi\n");
+    expect(Bun.spawnSync(["cmp", `${out}/bin/busybox`, BUSYBOX!]).exitCode).toBe(0);
+    rootfs.unmount(cid("bb"));
+    expect(rootfs.mount(cid("bb"))).toBe(merged);
+    rootfs.remove(cid("bb"));
+    expect(isMounted(merged)).toBe(false);
+    expect(fs.existsSync(p.dir)).toBe(false);
+    expect(fs.existsSync(layer)).toBe(false);
+  });
+
+  test("whiteouts and opaque dirs in a layer hide the lower layer's files", async () => {
+    const { images, rootfs } = setup();
+    const lower = await tarOf([[{ name: "etc", type: "directory" }], [{ name: "etc/passwd" }, "root"], [{ name: "etc/keep" }, "k"],
+      [{ name: "var", type: "directory" }], [{ name: "var/old" }, "o"]]);
+    const upper = await tarOf([[{ name: "etc/.wh.passwd" }], [{ name: "var", type: "directory" }], [{ name: "var/.wh..wh..opq" }], [{ name: "var/new" }, "n"]]);
+    await images.load(await archiveOf([lower, upper], "wh:1"));
+    const merged = rootfs.prepare(cid("wh"), "wh:1");
+    expect(fs.readdirSync(`${merged}/etc`)).toEqual(["keep"]);
+    expect(fs.readdirSync(`${merged}/var`)).toEqual(["new"]);
+    // export shows the merged view: no whiteouts, no hidden files
+    const out = `${work}/export-wh`;
+    await extractTo(await bytesOf(rootfs.exportTar(cid("wh"))), out);
+    expect(fs.readdirSync(`${out}/etc`)).toEqual(["keep"]);
+    expect(fs.readdirSync(`${out}/var`)).toEqual(["new"]);
+    rootfs.remove(cid("wh"));
+  });
+
+  test("an image with no layers mounts (empty lower dir); export of an unmounted rootfs mounts it for the stream", async () => {
+    const { images, rootfs } = setup();
+    await images.load(await archiveOf([], "empty:1"));
+    const merged = rootfs.prepare(cid("empty"), "empty:1");
+    expect(fs.readdirSync(merged)).toEqual([]);
+    fs.writeFileSync(`${merged}/made`, "m");
+    rootfs.unmount(cid("empty"));
+    const out = await bytesOf(rootfs.exportTar(cid("empty")));
+    expect(out.includes(Buffer.from("made"))).toBe(true);
+    expect(isMounted(merged)).toBe(false);
+    rootfs.remove(cid("empty"));
+  });
+
+  test("100 layers: the option string passes a page, layers go one by one through fsconfig", async () => {
+    const { images, rootfs } = setup();
+    const layers: Buffer[] = [];
+    for (let i = 0; i < 100; i++) layers.push(await tarOf([[{ name: `f${i}` }, String(i)], [{ name: "top" }, String(i)]]));
+    await images.load(await archiveOf(layers, "many:1"));
+    const p = rootfs.paths(cid("many"));
+    const merged = rootfs.prepare(cid("many"), "many:1");
+    expect(rootfs.paths(cid("many")).lower.join(":").length).toBeGreaterThan(4096);
+    expect(fs.readdirSync(merged).length).toBe(101);
+    expect(fs.readFileSync(`${merged}/top`, "utf8")).toBe("99");
+    rootfs.remove(cid("many"));
+    expect(fs.existsSync(p.dir)).toBe(false);
+  });
+
+  test("sweep removes root filesystems of containers the daemon does not know", async () => {
+    const { images, rootfs } = setup();
+    await images.load(await archiveOf([await tarOf([[{ name: "a" }, "a"]])], "sw:1"));
+    const keep = rootfs.prepare(cid("keep"), "sw:1");
+    const drop = rootfs.prepare(cid("drop"), "sw:1");
+    expect(rootfs.sweep(new Set([cid("keep")]))).toEqual([cid("drop")]);
+    expect(isMounted(drop)).toBe(false);
+    expect(fs.existsSync(rootfs.paths(cid("drop")).dir)).toBe(false);
+    expect(isMounted(keep)).toBe(true);
+    rootfs.remove(cid("keep"));
+  });
+
+  test("unknown image: 404 and nothing created", async () => {
+    const { rootfs } = setup();
+    expect(() => rootfs.prepare(cid("none"), "nosuch")).toThrow(/No such image: nosuch:latest/);
+    expect(fs.existsSync(rootfs.paths(cid("none")).dir)).toBe(false);
+    expect(() => rootfs.paths("../x")).toThrow(/invalid container id/);
+  });
+});
