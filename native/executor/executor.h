@@ -11,6 +11,7 @@ enum report_kind {
 	REPORT_STARTED = 3, /* the container process was exec'd (or setup ended, see ERROR) */
 	REPORT_READY = 4,   /* create: the init is set up and waits on the exec fifo */
 	REPORT_HOOKS = 5,   /* the init waits for berth to run createRuntime hooks */
+	REPORT_COMMIT = 6,  /* the init is at its point of no return: berth records it, answers 'M' */
 };
 
 /* Error detail codes sent in REPORT_ERROR.value, decoded by src/runtime/plan/errors.ts. */

@@ -90,6 +90,8 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   add("cwd", { path: proc.cwd }, `chdir to ${proc.cwd}`, `${f}.cwd`);
   const pathVar = (proc.env ?? []).findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   add("lookup", { argv0: proc.args[0], path: pathVar }, `find ${JSON.stringify(proc.args[0])}${proc.args[0].includes("/") ? "" : ` in $PATH (${pathVar})`}`, `${f}.args`);
+  // The point of no return: berth records the container before it may outlive berth.
+  add("commit", {}, "wait until berth has recorded the process (if berth dies first, so does it)");
   o.beforeExec?.();
   if (proc.noNewPrivileges) seccompStep();
 
