@@ -71,6 +71,7 @@ void do_run_hook(struct step *s);
 
 /* console.c */
 void do_console(struct step *s);
+extern int pty_made;        /* do_console made the pty our stdio: do_user gives it to the user */
 int send_fd(int sock, int fd, const char *name);
 int recv_fd(int sock);
 int relay_and_wait(pid_t child, int master); /* returns the wait status */
