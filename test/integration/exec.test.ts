@@ -2,7 +2,7 @@
 // codes, paused and created containers, --cgroup, the pty's owner and size. Needs root.
 import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
-import { BERTH, berth, CAN_RUN, leftoverState, makeBundle, STATE_ROOT, TEST_TMP, uniqueId, type Bundle } from "../helpers/bundle.ts";
+import { BERTH, berth, CAN_RUN, leftoverState, makeBundle, recvttyBinary, STATE_ROOT, TEST_TMP, uniqueId, type Bundle } from "../helpers/bundle.ts";
 import type { Spec } from "../../src/runtime/spec/types.ts";
 
 const it = CAN_RUN ? test : test.skip;
@@ -147,6 +147,40 @@ describe("terminals", () => {
       expect(r.stdout.replace(/\r/g, "").split("\n").slice(0, 2)).toEqual(["1000:5", "10 110"]);
     } finally {
       b.cleanup();
+    }
+  });
+
+  it("run -d and exec -t -d with --console-socket: the pty belongs to the process's uid", async () => {
+    const recv = recvttyBinary();
+    /** What the process wrote on the pty sent to a fresh socket, once the pty closed. */
+    const viaSocket = async (name: string, start: (sock: string) => void): Promise<string> => {
+      const sock = `${TEST_TMP}/${name}.sock`, out = `${TEST_TMP}/${name}.out`;
+      const receiver = Bun.spawn([recv, sock, out], { stdout: "pipe" });
+      await receiver.stdout.getReader().read(); // "listening"
+      try {
+        start(sock);
+        await receiver.exited;
+        return fs.readFileSync(out, "utf8").replace(/\r/g, "");
+      } finally {
+        receiver.kill();
+      }
+    };
+    const b = makeBundle(["sh", "-c", "stat -c %u:%g $(tty)"], ttyUser);
+    const id = uniqueId("ex");
+    try {
+      const run = await viaSocket(id, (sock) => expect(berth(["run", "-d", "--console-socket", sock, "--bundle", b.dir, id], { detached: true }).stderr).toBe(""));
+      expect(run).toContain("1000:5");
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+    const c = container(["sleep", "60"]);
+    try {
+      const exec = await viaSocket(`${c.id}-exec`, (sock) =>
+        expect(berth(["exec", "-t", "-d", "-u", "2000:100", "--console-socket", sock, c.id, "sh", "-c", "stat -c %u:%g $(tty)"], { detached: true }).stderr).toBe(""));
+      expect(exec).toContain("2000:5");
+    } finally {
+      c.done();
     }
   });
 

@@ -64,7 +64,10 @@ export function subCgroupProcs(cg: ContainerCgroup | undefined, args: string[]):
       if (!c) throw bad(arg, "empty controller name");
       if (byController.has(c)) throw bad(arg, `controller ${c} given more than once`);
       const known = cg.hierarchies.some((h) => h.controllers.includes(c)) || (c === "unified" && cg.hierarchies.some((h) => h.version === 2));
-      if (!known) throw bad(arg, `unknown cgroup controller ${c} (the container's: ${[...new Set(cg.hierarchies.flatMap((h) => h.controllers))].join(", ")})`);
+      if (!known) {
+        const v1 = [...new Set(cg.hierarchies.flatMap((h) => h.controllers))];
+        throw bad(arg, v1.length ? `unknown cgroup controller ${c} (the container's: ${v1.join(", ")})` : "cgroup v2 has a single hierarchy: give the path without a controller");
+      }
       byController.set(c, norm);
     }
   }
