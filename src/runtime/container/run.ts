@@ -133,6 +133,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   const dir = claimId(o.root, o.id);
   let launched: Launched | undefined;
   let release: (() => void) | undefined;
+  let pidFileWritten = false;
   const ociState = (status: string, pid?: number): OciState => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
@@ -145,6 +146,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     cgroups.killAll();
     cgroups.destroy();
     removeContainerDir(o.root, o.id);
+    if (pidFileWritten) fs.rmSync(path.resolve(o.pidFile!), { force: true });
   };
   // Crash safety: from the first thing made on the host to the commit, state.json says what
   // exists (state.creating), so a berth killed at any moment leaves a container that `list`
@@ -195,7 +197,10 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         // The process (or, for exec, its config) as created: `berth exec` starts from it.
         fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
         writeState(dir, state);
-        if (o.pidFile) writePidFile(o.pidFile, pid);
+        if (o.pidFile) {
+          writePidFile(o.pidFile, pid);
+          pidFileWritten = true;
+        }
       },
     });
     mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");
