@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include "executor.h"
 
+int pty_made;
+
 int send_fd(int sock, int fd, const char *name)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -100,6 +102,7 @@ void do_console(struct step *s)
 	for (int i = 0; i < 3; i++)
 		if (dup2(slave, i) < 0)
 			fail(errno, 0);
+	pty_made = 1;
 	if (slave > 2)
 		close(slave);
 }

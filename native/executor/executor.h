@@ -11,6 +11,7 @@ enum report_kind {
 	REPORT_STARTED = 3, /* the container process was exec'd (or setup ended, see ERROR) */
 	REPORT_READY = 4,   /* create: the init is set up and waits on the exec fifo */
 	REPORT_HOOKS = 5,   /* the init waits for berth to run createRuntime hooks */
+	REPORT_COMMIT = 6,  /* the init is at its point of no return: berth records it, answers 'M' */
 };
 
 /* Error detail codes sent in REPORT_ERROR.value, decoded by src/runtime/plan/errors.ts. */
@@ -76,6 +77,7 @@ void do_run_hook(struct step *s);
 
 /* console.c */
 void do_console(struct step *s);
+extern int pty_made;        /* do_console made the pty our stdio: do_user gives it to the user */
 int send_fd(int sock, int fd, const char *name);
 int recv_fd(int sock);
 int relay_and_wait(pid_t child, int master); /* returns the wait status */

@@ -440,6 +440,16 @@ static void stage1(struct plan *pl, uint32_t first)
 			close(fd);
 			break;
 		}
+		case OP_COMMIT: {
+			/* From here on the container may outlive berth (it waits on the fifo, or execs):
+			 * berth must have written its state first. If berth died, stage 0 kills us, or
+			 * we see its end of the socket close: either way nothing is left running. */
+			char k = 'K';
+			if (write(sync_fd, &k, 1) != 1)
+				_exit(1);
+			wait_for_parent('M');
+			break;
+		}
 		case OP_LOOKUP: do_lookup(s); break;
 		case OP_EXEC: do_exec(s);
 		default: fail(EINVAL, DETAIL_BAD_PLAN);
@@ -456,6 +466,12 @@ int main(int argc, char **argv, char **envp)
 		return 2;
 	}
 	run_from_sealed_copy(argv, envp);
+	/* Until berth has recorded the container (OP_COMMIT), its death ends us, and the init
+	 * with us (its own PDEATHSIG, or EOF on the sync socket at the latest at OP_COMMIT). */
+	pid_t berth = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != berth)
+		_exit(1);
 	tracing = getenv("BERTH_TRACE") != NULL;
 	trace_step("start", -1, 0);
 	ctl_fd = atoi(argv[1]);
@@ -552,6 +568,17 @@ int main(int argc, char **argv, char **envp)
 			close(lfd);
 			char ack = 'N';
 			if (write(sync_fd, &ack, 1) != 1)
+				fail(errno, 0);
+		} else if (msg == 'K') {
+			/* The init is at its point of no return: berth records it (state.json) first. */
+			char ok = 0;
+			report(REPORT_COMMIT, -1, 0, child);
+			if (read_full(ctl_fd, &ok, 1) < 0 || ok != 'M') {
+				kill(child, SIGKILL); /* berth died or gave up: the container must not live on */
+				_exit(1);
+			}
+			prctl(PR_SET_PDEATHSIG, 0); /* recorded: a foreground monitor may outlive berth */
+			if (write(sync_fd, &ok, 1) != 1)
 				fail(errno, 0);
 		} else if (msg == 'R') {
 			report(REPORT_READY, -1, 0, child);

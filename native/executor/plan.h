@@ -72,6 +72,7 @@ enum op {
 	                          host root, and hands the fd over: the next OP_MOUNT binds from it */
 	OP_SECCOMP_NOTIFY = 54, /* s:filter i:flags s:agent-path s:head s:mid s:tail   see notify.c */
 	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
+	OP_COMMIT = 60,        /* wait until berth has recorded the container; without its word, die */
 };
 
 struct field {

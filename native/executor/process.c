@@ -85,6 +85,12 @@ void do_user(struct step *s)
 	if (ngroups > NGROUPS_MAX)
 		fail(EINVAL, 0);
 	memcpy(groups, s->f[2].str, ngroups * 4);
+	/* As runc: the process owns its terminal (the gid stays devpts's, e.g. tty). Only the pty
+	 * we made: inherited stdio is the host's, and its owner is not ours to change. */
+	struct stat st;
+	if (pty_made && fstat(0, &st) == 0 && st.st_uid != uid && fchown(0, uid, (gid_t)-1) < 0 &&
+	    errno != EINVAL && errno != EPERM)
+		fail(errno, 0);
 	/* setgroups is denied in a user namespace whose setgroups file says "deny". */
 	if (s->f[3].num && setgroups(ngroups, groups) < 0)
 		fail(errno, 0);

@@ -138,15 +138,21 @@ export class Berthd {
         Bun.spawnSync(["umount", "-l", mp]);
       }
     }
-    for (const h of ["", "cpu", "memory", "pids", "freezer", "devices", "blkio", "cpuset", "unified", "systemd", "hugetlb", "net_cls", "perf_event"]) {
-      const d = `/sys/fs/cgroup/${h}${h ? "/" : ""}${this.cgroupParent.slice(1)}`;
-      if (fs.existsSync(d) && h !== "") {
-        leftovers.push(`cgroup ${d}`);
-        for (const sub of fs.readdirSync(d, { withFileTypes: true })) if (sub.isDirectory()) fs.rmdirSync(`${d}/${sub.name}`, { recursive: false } as never);
+    // The cgroup parent stays after its containers, as dockerd's /docker does: remove it quietly;
+    // a container cgroup left inside it is a leak.
+    for (const h of fs.readdirSync("/sys/fs/cgroup")) {
+      const d = `/sys/fs/cgroup/${h}${this.cgroupParent}`;
+      if (!fs.existsSync(d)) continue;
+      for (const sub of fs.readdirSync(d, { withFileTypes: true })) {
+        if (!sub.isDirectory()) continue;
+        leftovers.push(`cgroup ${d}/${sub.name}`);
         try {
-          fs.rmdirSync(d);
+          fs.rmdirSync(`${d}/${sub.name}`);
         } catch { /* busy: reported */ }
       }
+      try {
+        fs.rmdirSync(d);
+      } catch { /* busy */ }
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
     return leftovers;

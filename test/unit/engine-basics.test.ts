@@ -169,7 +169,7 @@ describe("ps", () => {
     expect(humanDuration(90_000)).toBe("About a minute");
     expect(humanDuration(3_600_000)).toBe("About an hour");
     expect(humanDuration(3 * 86_400_000)).toBe("3 days");
-    expect(listItem(list[0]).Command).toBe('sh -c "echo hi"');
+    expect(listItem(list[0]).Command).toBe("sh -c 'echo hi'");
     expect(listItem(list[0]).Names).toEqual(["/aaa1"]);
   });
 });

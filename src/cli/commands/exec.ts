@@ -14,7 +14,7 @@ import { stdout } from "../output.ts";
 const USAGE = `usage: berth exec [options] <container-id> <command> [args...]
        berth exec [options] --process process.json <container-id>
 
-Runs a new process in a running container: in its namespaces and cgroups, as its process config
+Runs a new process in a running (or created) container: in its namespaces and cgroups, as its process config
 says (user, capabilities, no_new_privs, seccomp, env) unless the options override it. In the
 foreground, berth's exit status is the process's.
 
@@ -31,6 +31,8 @@ options:
    --cap, -c CAP          add a capability (repeatable)
    --no-new-privs         set no_new_privs
    --preserve-fds N       pass N additional file descriptors (from fd 3)
+   --cgroup [CTRL[,CTRL]:]PATH  run it in this (existing) sub-cgroup of the container (repeatable)
+   --ignore-paused        allow exec in a paused container (the process waits for resume)
    --dry-run              print the plan and exit
 `;
 
@@ -40,7 +42,22 @@ function parseUser(v: string): { uid: number; gid?: number } {
   return { uid: Number(m[1]), gid: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
+/** As runc: a failure of exec itself (not the process's own status) exits 255; bad flags 1. */
 export async function run(argv: string[], g: Globals): Promise<number> {
+  const progress = { parsed: false };
+  try {
+    return await execCommand(argv, g, progress);
+  } catch (e) {
+    if (!progress.parsed) throw e;
+    if (e instanceof BerthError) {
+      e.exitCode = 255;
+      throw e;
+    }
+    throw new BerthError((e as Error)?.message ?? String(e), { phase: "exec", exitCode: 255 });
+  }
+}
+
+async function execCommand(argv: string[], g: Globals, progress: { parsed: boolean }): Promise<number> {
   const { flags, positionals } = parseFlags(argv, {
     process: { type: "string", short: "p" },
     tty: { type: "boolean", short: "t" },
@@ -61,6 +78,7 @@ export async function run(argv: string[], g: Globals): Promise<number> {
     "dry-run": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, "berth exec");
+  progress.parsed = true;
   if (flags.help) {
     stdout(USAGE);
     return 0;
@@ -120,6 +138,6 @@ export async function run(argv: string[], g: Globals): Promise<number> {
   return execInContainer({
     root: g.root, id, process: proc, detach: !!flags.detach, pidFile: flags["pid-file"] as string | undefined,
     consoleSocket: flags["console-socket"] as string | undefined, preserveFds: preserveFds(flags["preserve-fds"]),
-    dryRun: !!flags["dry-run"],
+    dryRun: !!flags["dry-run"], ignorePaused: !!flags["ignore-paused"], cgroups: flags.cgroup as string[] | undefined,
   });
 }

@@ -154,8 +154,9 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
+/** dockerd's Command column quotes an argument holding spaces or quotes, shell-style. */
 function quoteArg(a: string): string {
-  return /[\s"'\\]/.test(a) || a === "" ? JSON.stringify(a) : a;
+  return /[\s"'\\]/.test(a) || a === "" ? `'${a.replace(/'/g, "'\\''")}'` : a;
 }
 
 export function listItem(c: ContainerRecord, sizes?: { rw: number; rootfs: number }): Json {

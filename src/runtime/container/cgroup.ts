@@ -1,5 +1,6 @@
 // The container's cgroup through its life in `run`: planned first (paths only, so --dry-run and
 // the plan know where the init goes), created just before the executor starts, destroyed after.
+import fs from "node:fs";
 import type { Mount, Spec } from "../spec/types.ts";
 import type { ExpandedMount } from "../plan/compile.ts";
 import { MS } from "../linux.ts";
@@ -71,6 +72,21 @@ export class CgroupSetup {
   /** What later commands (delete, pause, update, ps) need to find the cgroup again. */
   stateInfo(): ContainerCgroup {
     return this.cg ?? this.planned;
+  }
+
+  /**
+   * Before create(): the plan, with `created` naming the directories that do not exist yet (and
+   * so are berth's to make), for the provisional state a killed create leaves behind.
+   */
+  provisional(): ContainerCgroup {
+    if (this.cg) return this.cg;
+    const missing = new Set<string>();
+    for (const h of this.planned.hierarchies) {
+      for (let d = h.dir; d.length > h.mountpoint.length && d.startsWith(h.mountpoint); d = d.slice(0, d.lastIndexOf("/"))) {
+        if (!fs.existsSync(d)) missing.add(d);
+      }
+    }
+    return { ...this.planned, created: [...missing].sort((a, b) => a.length - b.length) };
   }
 
   warnings(): string[] {

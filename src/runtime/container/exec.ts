@@ -1,6 +1,8 @@
 // `berth exec`: run another process in a running container — its namespaces, cgroups, and
 // (unless overridden) its process settings: user, capabilities, no_new_privs, seccomp, env.
 import fs from "node:fs";
+import path from "node:path";
+import type { ContainerCgroup } from "../cgroups/types.ts";
 import { BerthError, configError } from "../errors.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
@@ -20,6 +22,10 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds?: number;
   dryRun?: boolean;
+  /** exec into a paused container too (the process then waits for `resume`) */
+  ignorePaused?: boolean;
+  /** runc's --cgroup: [controller[,controller...]:]path, below the container's cgroup */
+  cgroups?: string[];
   /** where dry-run output goes (default: stdout) */
   sinks?: Sinks;
   /** run the executor under this argv prefix (berthd's monitor; see LaunchOptions.wrap) */
@@ -35,13 +41,59 @@ export function savedSpec(root: string, id: string): Spec {
   }
 }
 
+/**
+ * runc's `exec --cgroup`: one path for every hierarchy, or controller:path pairs (a few
+ * controllers may share one path: cpu,memory:sub); hierarchies not named keep the container's
+ * own cgroup. The sub-cgroup must exist and stay below the container's.
+ */
+export function subCgroupProcs(cg: ContainerCgroup | undefined, args: string[]): string[] {
+  const bad = (arg: string, why: string) => new BerthError(`--cgroup ${JSON.stringify(arg)}: ${why}`, { phase: "args" });
+  if (!cg) throw bad(args[0]!, "the container has no cgroup");
+  const byController = new Map<string, string>();
+  let all: string | undefined;
+  for (const arg of args) {
+    const parts = arg.split(":");
+    if (parts.length > 2) throw bad(arg, "expected [controller[,controller]:]path");
+    const sub = parts[parts.length - 1]!;
+    const norm = path.posix.normalize(`/${sub}`);
+    if (!sub || norm === "/" || sub.split("/").includes("..")) throw bad(arg, "expected a path below the container's cgroup");
+    if (parts.length === 1) {
+      if (args.length !== 1) throw bad(arg, "a path without a controller: prefix must be the only --cgroup");
+      all = norm;
+      continue;
+    }
+    for (const c of parts[0]!.split(",")) {
+      if (!c) throw bad(arg, "empty controller name");
+      if (byController.has(c)) throw bad(arg, `controller ${c} given more than once`);
+      const known = cg.hierarchies.some((h) => h.controllers.includes(c)) || (c === "unified" && cg.hierarchies.some((h) => h.version === 2));
+      if (!known) {
+        const v1 = [...new Set(cg.hierarchies.flatMap((h) => h.controllers))];
+        throw bad(arg, v1.length ? `unknown cgroup controller ${c} (the container's: ${v1.join(", ")})` : "cgroup v2 has a single hierarchy: give the path without a controller");
+      }
+      byController.set(c, norm);
+    }
+  }
+  const files = new Set<string>();
+  for (const h of cg.hierarchies) {
+    const sub = all ?? h.controllers.map((c) => byController.get(c)).find((x) => x !== undefined) ?? (h.version === 2 ? byController.get("unified") : undefined);
+    const dir = sub ? `${h.dir}${sub}` : h.dir;
+    if (sub && !fs.existsSync(`${dir}/cgroup.procs`)) throw bad(args.join(" "), `no cgroup ${dir} (the sub-cgroup must exist)`);
+    files.add(`${dir}/cgroup.procs`);
+  }
+  return [...files];
+}
+
 export async function execInContainer(o: ExecOptions): Promise<number> {
   const l = loadContainer(o.root, o.id);
-  if (l.status !== "running") {
+  // As runc: a created container (its init waiting on the fifo) takes an exec; a paused one
+  // only with --ignore-paused, since the process freezes as it joins the cgroup.
+  const ok = l.status === "running" || l.status === "created" || (l.status === "paused" && o.ignorePaused);
+  if (!ok) {
     throw new BerthError(`cannot exec in container ${JSON.stringify(o.id)}: it is ${l.status}`, {
-      phase: "exec", hint: l.status === "created" ? "start it first" : l.status === "paused" ? "resume it first" : undefined,
+      phase: "exec", hint: l.status === "paused" ? "resume it first, or pass --ignore-paused" : undefined,
     });
   }
+  const procsFiles = o.cgroups?.length ? subCgroupProcs(l.state.cgroup, o.cgroups) : l.state.cgroup?.procsFiles ?? [];
   const spec = savedSpec(o.root, o.id);
   const proc = o.process;
   if (proc.terminal && o.detach && !o.consoleSocket) {
@@ -57,7 +109,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   } catch { /* no passwd: HOME=/ */ }
   const plan = compileExecPlan({
     spec, process: proc, initPid: l.state.pid, detach: !!o.detach, consoleSocket: o.consoleSocket,
-    preserveFds: o.preserveFds, procsFiles: l.state.cgroup?.procsFiles ?? [], seccomp, passwd,
+    preserveFds: o.preserveFds, procsFiles, seccomp, passwd,
   });
   if (o.dryRun) {
     (o.sinks ?? stdioSinks).out(printPlan(plan));

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import { containerDir, readState, removeContainerDir, type ContainerState } from "../state/index.ts";
 import { containerStatus, initAlive, type Status } from "../state/status.ts";
+import { killCreating, creationAlive } from "../state/provisional.ts";
 import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -96,6 +97,11 @@ export async function killContainer(root: string, id: string, signal: number, al
   if (l.status === "stopped") {
     throw new BerthError(`cannot kill container ${JSON.stringify(id)}: it is not running`, { phase: "kill" });
   }
+  if (l.status === "creating") {
+    throw new BerthError(`cannot kill container ${JSON.stringify(id)}: it is still being created`, {
+      phase: "kill", hint: "wait for `berth create` to finish, or `berth delete --force` it",
+    });
+  }
   const pids = new Set<number>([l.state.pid]);
   if (all && l.state.cgroup) {
     const { detectLayout, listPids } = await cgroupsModule();
@@ -114,7 +120,7 @@ export async function killContainer(root: string, id: string, signal: number, al
 
 function waitGone(state: ContainerState, ms: number): boolean {
   const deadline = Date.now() + ms;
-  while (initAlive(state)) {
+  while (state.creating ? creationAlive(state) : initAlive(state)) {
     if (Date.now() > deadline) return false;
     Bun.sleepSync(2);
   }
@@ -127,14 +133,11 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     if (force) return; // as runc: forcing the removal of what is already gone succeeds (shims rely on it)
     throw new BerthError(`container ${JSON.stringify(id)} does not exist`, { phase: "delete" });
   }
-  if (!fs.existsSync(`${dir}/state.json`)) {
-    // A directory without state: a create that died half-way. Nothing runs; clear it.
-    if (force) return removeContainerDir(root, id);
-  }
+  // Waits for a `create` still at work (it holds the lock); one that was killed left a stale lock.
   const release = lockContainer(dir, id);
   try {
     const l = loadContainer(root, id);
-    if ((l.status === "running" || l.status === "paused") && !force) {
+    if ((l.status === "running" || l.status === "paused" || l.status === "creating") && !force) {
       throw new BerthError(`cannot delete container ${JSON.stringify(id)} that is not stopped: ${l.status}`, {
         phase: "delete", hint: "stop it first (`berth kill`), or use `berth delete --force`",
       });
@@ -155,9 +158,12 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
           } catch { /* gone */ }
         }
       }
-      try {
-        process.kill(l.state.pid, "SIGKILL");
-      } catch { /* gone */ }
+      if (l.state.creating) killCreating(l.state);
+      if (l.state.pid > 1 && initAlive(l.state)) {
+        try {
+          process.kill(l.state.pid, "SIGKILL");
+        } catch { /* gone */ }
+      }
       if (!waitGone(l.state, 5000)) {
         throw new BerthError(`container ${JSON.stringify(id)}: its init (pid ${l.state.pid}) did not die after SIGKILL`, { phase: "delete", hint: "it may be stuck in the kernel (D state); try again" });
       }
@@ -171,7 +177,8 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       }
       cg.destroyCgroup(layout, l.state.cgroup);
     }
-    await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
+    // A create that never finished never ran the container: no poststop for it.
+    if (!l.state.creating) await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
     removeContainerDir(root, id);
   } finally {
     release();

@@ -10,6 +10,7 @@ import type { SeccompNotify } from "../plan/process.ts";
 import { printPlan } from "../plan/print.ts";
 import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
+import { lockContainer } from "../state/lock.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
@@ -153,11 +154,13 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   mark("plan ready");
   const dir = claimId(o.root, o.id);
   let launched: Launched | undefined;
+  let release: (() => void) | undefined;
+  let pidFileWritten = false;
   const ociState = (status: string, pid?: number): OciState => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
   const undo = () => {
-    if (launched?.initPid) {
+    if (launched?.initPid && launched.initPid > 1) {
       try {
         process.kill(launched.initPid, "SIGKILL");
       } catch { /* gone */ }
@@ -165,37 +168,72 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     cgroups.killAll();
     cgroups.destroy();
     removeContainerDir(o.root, o.id);
+    if (pidFileWritten) fs.rmSync(path.resolve(o.pidFile!), { force: true });
+  };
+  // Crash safety: from the first thing made on the host to the commit, state.json says what
+  // exists (state.creating), so a berth killed at any moment leaves a container that `list`
+  // shows and `delete --force` removes; the init itself never outlives an unfinished create.
+  const state: ContainerState = {
+    ociVersion: o.spec.ociVersion, id: o.id, pid: 0, pidStartTime: "", bundle: o.bundle, rootfs,
+    created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
+    cgroup: cgroups.provisional(), hooks: o.spec.hooks,
+    creating: { pid: process.pid, startTime: procStartTime(process.pid) ?? "" },
+  };
+  // Updates of the provisional state are best effort: the executor's pid is already recorded.
+  const note = (edit: () => void) => {
+    try {
+      edit();
+      writeState(dir, state);
+    } catch { /* the next write (or the commit, which must succeed) tries again */ }
   };
   try {
+    release = lockContainer(dir, o.id);
+    writeState(dir, state);
     cgroups.create();
+    note(() => (state.cgroup = cgroups.stateInfo()));
     for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
     mark("cgroup created");
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
       wrap: o.wrap,
+      onSpawn: (pid) => note(() => {
+        state.creating!.executorPid = pid;
+        state.creating!.executorStartTime = procStartTime(pid) ?? "";
+      }),
+      onPid: (pid) => note(() => {
+        state.pid = pid;
+        state.pidStartTime = procStartTime(pid) ?? "";
+      }),
       onHookPoint: async (pid) => {
         // prestart (deprecated, same moment) and createRuntime: host side, init paused.
         await runHooks("prestart", o.spec.hooks?.prestart, ociState("creating", pid));
         await runHooks("createRuntime", o.spec.hooks?.createRuntime, ociState("creating", pid));
         return Buffer.from(JSON.stringify(ociState("created", pid)));
       },
+      onCommit: (pid) => {
+        // The init is set up and about to wait on the fifo (create) or exec (run): record it
+        // for good before it may outlive us.
+        state.pid = pid;
+        state.pidStartTime = procStartTime(pid) ?? "";
+        state.cgroup = cgroups.stateInfo();
+        delete state.creating;
+        // The process (or, for exec, its config) as created: `berth exec` starts from it.
+        fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
+        writeState(dir, state);
+        if (o.pidFile) {
+          writePidFile(o.pidFile, pid);
+          pidFileWritten = true;
+        }
+      },
     });
     mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");
     if (launched.error) throw launched.error;
-    const state: ContainerState = {
-      ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
-      pidStartTime: procStartTime(launched.initPid) ?? "", bundle: o.bundle, rootfs,
-      created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
-      cgroup: cgroups.stateInfo(), hooks: o.spec.hooks,
-    };
-    writeState(dir, state);
-    // The process (or, for exec, its config) as created: `berth exec` starts from it.
-    fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
-    if (o.pidFile) writePidFile(o.pidFile, launched.initPid);
     return { launched, state, cgroups, dir };
   } catch (e) {
     undo();
     throw e;
+  } finally {
+    release?.();
   }
 }
 

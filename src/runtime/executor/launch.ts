@@ -15,7 +15,7 @@ function executorPath(): string {
 }
 export const EXECUTOR_PATH = executorPath();
 
-const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5 } as const;
+const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5, commit: 6 } as const;
 
 export interface Launched {
   /** host pid of the container init */
@@ -42,6 +42,15 @@ export interface LaunchOptions {
    * executor the container's stdio and outlives this process. `exited` is then the wrapper's.
    */
   wrap?: string[];
+  /** The executor runs (its pid): record it before it can do anything. */
+  onSpawn?: (executorPid: number) => void;
+  /** The init exists (its host pid), still bound to berth's life. */
+  onPid?: (initPid: number) => void;
+  /**
+   * The init is at its point of no return (plan step commit): from the answer on it may outlive
+   * berth, so this records the container. A throw aborts: the executor kills the init.
+   */
+  onCommit?: (initPid: number) => Promise<void> | void;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -73,6 +82,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     });
   }
   const ctlFd = (proc.stdio as unknown as number[])[ctlIndex];
+  opts.onSpawn?.(proc.pid);
   writeAll(ctlFd, encodePlan(plan));
   let initPid = 0;
   let error: BerthError | undefined;
@@ -93,8 +103,17 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       writeAll(ctlFd, header);
     }
   };
+  const answerCommit = async () => {
+    try {
+      await opts.onCommit?.(initPid);
+      writeAll(ctlFd, new Uint8Array([0x4d])); // 'M': recorded, go on
+    } catch (e) {
+      error ??= e instanceof BerthError ? e : new BerthError(String(e), { phase: "state" });
+      writeAll(ctlFd, new Uint8Array([0x4e])); // anything else: the executor kills the init
+    }
+  };
   const settled = new Promise<void>((resolve) => {
-    let hookPoint = false;
+    let hookPoint = false, commit = false;
     const handle = (chunk: Uint8Array): boolean => {
       buf = buf.length ? concat(buf, chunk) : chunk;
       let started = false;
@@ -102,10 +121,14 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
         const dv = new DataView(buf.buffer, buf.byteOffset, 16);
         const kind = dv.getInt32(0, true), step = dv.getInt32(4, true), errno = dv.getInt32(8, true), value = dv.getInt32(12, true);
         buf = buf.subarray(16);
-        if (kind === REPORT.pid) initPid = value;
+        if (kind === REPORT.pid) {
+          initPid = value;
+          opts.onPid?.(value);
+        }
         else if (kind === REPORT.error) error ??= stepError(plan, step, errno, value);
         else if (kind === REPORT.started || kind === REPORT.ready) started = true;
         else if (kind === REPORT.hooks) hookPoint = true;
+        else if (kind === REPORT.commit) commit = true;
       }
       // After an error the init exits by itself and stage 0 follows: wait for that instead.
       return started && !error;
@@ -118,6 +141,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
           if (hookPoint) {
             hookPoint = false;
             await answerHookPoint();
+          }
+          if (commit) {
+            commit = false;
+            await answerCommit();
           }
         }
       } catch {

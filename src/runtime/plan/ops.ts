@@ -71,6 +71,7 @@ export const OPS = {
   cwd: { code: 44, stage: "init", fields: [["path", "s"]] },
   waitFifo: { code: 45, stage: "init", fields: [] },
   cgroupWait: { code: 48, stage: "init", fields: [] },
+  commit: { code: 60, stage: "init", fields: [] },
   hookPoint: { code: 49, stage: "init", fields: [] },
   lookup: { code: 51, stage: "init", fields: [["argv0", "s"], ["path", "s"]] },
   runHook: { code: 50, stage: "init", fields: [["path", "s"], ["argv", "s"], ["envp", "s"], ["timeout", "i"], ["cwd", "s"]] },

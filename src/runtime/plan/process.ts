@@ -109,6 +109,8 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   // fifo: load a notifying filter before that wait (runc loads every filter there).
   const beforeFifo = !!o.seccomp?.notify;
   if (proc.noNewPrivileges && beforeFifo) seccompStep();
+  // The point of no return: berth records the container before it may outlive berth.
+  add("commit", {}, "wait until berth has recorded the process (if berth dies first, so does it)");
   o.beforeExec?.();
   if (proc.noNewPrivileges && !beforeFifo) seccompStep();
 

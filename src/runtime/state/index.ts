@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import type { ContainerCgroup } from "../cgroups/types.ts";
+import { lockOwner } from "./lock.ts";
 
 export const DEFAULT_ROOT = "/run/berth";
 
@@ -21,6 +22,20 @@ export interface ContainerState {
   /** hooks from the config, for start (poststart) and delete (poststop): also in the saved
    *  config.json, but that one carries the whole seccomp profile, too much to parse on `start` */
   hooks?: import("../spec/types.ts").Hooks;
+  /**
+   * Set while `create`/`run` sets the container up, written before anything exists on the host
+   * (the cgroups, the executor, the init), cleared when berth records the finished container.
+   * If berth dies before that, the state still names what to clean (`delete --force`).
+   */
+  creating?: Creating;
+}
+
+export interface Creating {
+  /** the berth process creating it, and its start time (against pid reuse) */
+  pid: number;
+  startTime: string;
+  executorPid?: number;
+  executorStartTime?: string;
 }
 
 const ID_RE = /^[\w+\-.]+$/;
@@ -66,11 +81,48 @@ export function writeState(dir: string, state: ContainerState): void {
 }
 
 export function readState(root: string, id: string): ContainerState | undefined {
+  const dir = containerDir(root, id);
   try {
-    return JSON.parse(fs.readFileSync(`${containerDir(root, id)}/state.json`, "utf8"));
+    return JSON.parse(fs.readFileSync(`${dir}/state.json`, "utf8"));
+  } catch {
+    return orphanState(dir, id);
+  }
+}
+
+/**
+ * A directory without (valid) state: a create killed between claiming the id and writing its
+ * first state. Nothing was made on the host yet (the state comes before cgroups and processes),
+ * so it is shown as a stopped container that any `delete` clears.
+ */
+function orphanState(dir: string, id: string): ContainerState | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
   } catch {
     return undefined;
   }
+  if (!st.isDirectory()) return undefined;
+  // Being created right now if another live berth holds its lock (we may hold it ourselves).
+  const holder = lockOwner(dir);
+  const owner = holder && holder.pid !== process.pid ? holder : undefined;
+  return {
+    ociVersion: "", id, pid: 0, pidStartTime: "", bundle: "", rootfs: "", created: st.mtime.toISOString(), owner: "",
+    annotations: {}, creating: owner ?? { pid: 0, startTime: "" },
+  };
+}
+
+/** Alive (not a zombie), and the same process (start time) as recorded, when one is. */
+export function sameProcess(pid: number | undefined, startTime: string | undefined): boolean {
+  if (!pid || pid < 0) return false;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (rest[0] === "Z" || rest[0] === "X") return false;
+  return !startTime || rest[22 - 3] === startTime;
 }
 
 export function removeContainerDir(root: string, id: string): void {

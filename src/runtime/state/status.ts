@@ -1,12 +1,21 @@
 // A container's status is derived from the live system every time, never stored:
+//   creating berth is still setting it up (state.creating), or was killed doing so and its
+//            executor or init has not died yet
 //   stopped  the init is gone, a zombie, or its pid now belongs to another process
 //   created  the init is alive and waiting on its exec fifo
 //   paused   the init is alive and its cgroup is frozen
 //   running  otherwise
 import fs from "node:fs";
-import { procStartTime, type ContainerState } from "./index.ts";
+import { procStartTime, sameProcess, type ContainerState } from "./index.ts";
 
-export type Status = "created" | "running" | "paused" | "stopped";
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+/** Some process of an unfinished create still lives: berth itself, its executor, or the init. */
+export function creatingAlive(state: ContainerState): boolean {
+  const c = state.creating;
+  if (!c) return false;
+  return sameProcess(c.pid, c.startTime) || sameProcess(c.executorPid, c.executorStartTime) || initAlive(state);
+}
 
 export function initAlive(state: ContainerState): boolean {
   if (!state.pid) return false;
@@ -37,6 +46,7 @@ export function frozen(state: ContainerState): boolean {
 }
 
 export function containerStatus(dir: string, state: ContainerState, isFrozen: () => boolean = () => frozen(state)): Status {
+  if (state.creating) return creatingAlive(state) ? "creating" : "stopped";
   if (!initAlive(state)) return "stopped";
   if (isFrozen()) return "paused";
   if (fs.existsSync(`${dir}/exec.fifo`)) return "created";

@@ -1,0 +1,27 @@
+// Client libraries against berthd, unmodified: docker-py (Debian's python3-docker).
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { REPO } from "../helpers/rootfs.ts";
+
+const skip = berthdSkipReason();
+const python = Bun.which("python3");
+const hasDockerPy = !!python && Bun.spawnSync([python, "-c", "import docker"]).exitCode === 0;
+
+describe.skipIf(!!skip || !hasDockerPy)("docker-py against berthd", () => {
+  const d = new Berthd("py");
+  beforeAll(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  afterAll(async () => {
+    expect(await d.stop()).toEqual([]);
+  });
+
+  it("create, start, attach, logs, wait, run --rm, rm", () => {
+    const r = Bun.spawnSync([python!, `${REPO}/test/fixtures/clients/dockerpy_lifecycle.py`, `unix://${d.sock}`], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const out = r.stdout.toString();
+    if (r.exitCode !== 0) console.error(r.stderr.toString());
+    expect(out.split("\n").filter((l) => l.startsWith("ok ")).map((l) => l.split(" ")[1])).toEqual(["ping", "create", "start", "attach", "wait", "logs", "inspect", "run", "rm"]);
+    expect(r.exitCode).toBe(0);
+  });
+});

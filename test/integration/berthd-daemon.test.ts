@@ -1,0 +1,142 @@
+// berthd as a daemon: flags and start-up errors, the API's protocol details, bad input, load,
+// and surviving its own crash with containers running.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import fs from "node:fs";
+import net from "node:net";
+import { BERTHD, Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+
+const skip = berthdSkipReason();
+
+function raw(sock: string, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(sock);
+    let out = "";
+    c.on("data", (d) => (out += d.toString()));
+    c.on("end", () => resolve(out));
+    c.on("error", reject);
+    c.write(request);
+  });
+}
+
+describe.skipIf(!!skip)("berthd start-up", () => {
+  it("refuses a bad flag, an unwritable data root and a second daemon on the same data root", async () => {
+    const bad = Bun.spawnSync([BERTHD, "--no-such-flag"], { stderr: "pipe" });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.toString()).toMatch(/^berthd: .*no-such-flag.*\n$/);
+
+    const d = new Berthd("dup");
+    fs.mkdirSync(d.dir + "/ro");
+    fs.writeFileSync(d.dir + "/ro/file", "");
+    const unwritable = Bun.spawnSync([BERTHD, "--data-root", `${d.dir}/ro/file/sub`, "-H", `unix://${d.dir}/x.sock`, "--pidfile", `${d.dir}/x.pid`], { stderr: "pipe" });
+    expect(unwritable.exitCode).toBe(1);
+    expect(unwritable.stderr.toString()).toMatch(/--data-root .* is not writable/);
+
+    await d.start();
+    const second = Bun.spawnSync([BERTHD, "-H", `unix://${d.dir}/other.sock`, "--data-root", d.dataRoot, "--exec-root", `${d.dir}/exec-other`, "--pidfile", `${d.dir}/other.pid`], { stderr: "pipe" });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr.toString()).toContain(`held by a running berthd (pid ${d.proc!.pid})`);
+    // a socket in use by someone else
+    const third = Bun.spawnSync([BERTHD, "-H", `unix://${d.sock}`, "--data-root", `${d.dir}/data2`, "--exec-root", `${d.dir}/exec2`, "--pidfile", `${d.dir}/p2`], { stderr: "pipe" });
+    expect(third.exitCode).toBe(1);
+    expect(third.stderr.toString()).toContain(`socket ${d.sock} is in use`);
+    expect(fs.existsSync(`${d.dir}/data2/berthd.lock`)).toBe(false); // nothing held after a failed start
+    expect(await d.stopDaemon("SIGTERM")).toBe(0);
+    expect(fs.existsSync(d.sock)).toBe(false);
+    expect(await d.stop()).toEqual([]);
+  });
+});
+
+describe.skipIf(!!skip)("berthd API", () => {
+  const d = new Berthd("api");
+  beforeAll(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  afterAll(async () => {
+    expect(await d.stop()).toEqual([]);
+  });
+
+  it("answers HEAD /_ping with dockerd's headers", async () => {
+    const out = await raw(d.sock, "HEAD /_ping HTTP/1.1\r\nHost: api.moby.localhost\r\nConnection: close\r\n\r\n");
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(out).toMatch(/Api-Version: 1\.45/i);
+    expect(out).toMatch(/Ostype: linux/i);
+    expect(out).toMatch(/Docker-Experimental: false/i);
+    expect(out).toMatch(/Cache-Control: no-cache, no-store, must-revalidate/i);
+  });
+
+  it("serves every version prefix from 1.24 up, and refuses newer or older ones", async () => {
+    expect((await d.api("GET", "/v1.24/version")).status).toBe(200);
+    expect((await d.api("GET", "/v1.41/containers/json")).status).toBe(200);
+    const tooNew = await d.api("GET", "/v1.99/version");
+    expect(tooNew.status).toBe(400);
+    expect(tooNew.json.message).toBe("client version 1.99 is too new. Maximum supported API version is 1.45");
+    expect((await d.api("GET", "/v1.12/version")).status).toBe(400);
+    expect((await d.api("GET", "/nope")).status).toBe(404);
+  });
+
+  it("gives 400 for malformed JSON and wrong types, naming the field, and stays up", async () => {
+    const bad = await d.api("POST", "/containers/create", "{not json");
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toMatch(/invalid JSON/);
+    const typed = await d.api("POST", "/containers/create", { Image: "busybox", Cmd: 7 });
+    expect(typed.status).toBe(400);
+    expect(typed.json.message).toMatch(/Cmd/);
+    const hc = await d.api("POST", "/containers/create", { Image: "busybox", HostConfig: { Memory: "lots" } });
+    expect(hc.status).toBe(400);
+    expect(hc.json.message).toMatch(/Memory/);
+    const noImage = await d.api("POST", "/containers/create", { Image: "nope:1", Cmd: ["true"] });
+    expect(noImage.status).toBe(404);
+    expect(noImage.json.message).toMatch(/No such image: nope:1/);
+    expect((await d.api("GET", "/containers/nope/json")).json.message).toBe("No such container: nope");
+    expect((await d.api("GET", "/_ping")).text).toBe("OK");
+    expect((await d.api("GET", "/containers/json?all=1")).json).toEqual([]); // nothing half-made
+  });
+
+  it("takes a thousand requests at once", async () => {
+    const results = await Promise.all(Array.from({ length: 1000 }, () => d.api("GET", "/v1.45/containers/json").then((r) => r.status).catch(() => 0)));
+    expect(results.filter((s) => s === 200).length).toBe(1000);
+  });
+
+  it("survives a client vanishing mid-stream (logs -f, wait)", async () => {
+    const run = await d.docker(["run", "-d", "--name", "streamer", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.05; done"]);
+    expect(run.code).toBe(0);
+    for (const path of ["/containers/streamer/logs?follow=1&stdout=1", "/containers/streamer/wait"]) {
+      const c = net.connect(d.sock);
+      c.write(`${path.includes("wait") ? "POST" : "GET"} ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`);
+      await Bun.sleep(200);
+      c.destroy();
+    }
+    await Bun.sleep(100);
+    expect((await d.api("GET", "/_ping")).status).toBe(200);
+    expect((await d.docker(["rm", "-f", "streamer"])).code).toBe(0);
+  });
+});
+
+describe.skipIf(!!skip)("berthd crash with containers running", () => {
+  it("kill -9 of berthd: containers keep running, a new berthd finds them", async () => {
+    const d = new Berthd("crash");
+    try {
+      await d.start();
+      await d.importBusybox();
+      await d.docker(["run", "-d", "--name", "keeper", "busybox", "sh", "-c", "echo before; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"]);
+      await d.docker(["run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 9"]);
+      await Bun.sleep(200);
+      const pid = Number((await d.docker(["inspect", "-f", "{{.State.Pid}}", "keeper"])).stdout);
+      expect(await d.stopDaemon("SIGKILL")).not.toBe(0);
+      await Bun.sleep(1500); // "short" exits while no daemon runs
+      expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+      await d.start();
+      const ps = await d.docker(["ps", "--format", "{{.Names}}"]);
+      expect(ps.stdout.trim()).toBe("keeper");
+      expect((await d.docker(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "short"])).stdout.trim()).toBe("exited 9");
+      expect((await d.docker(["logs", "keeper"])).stdout).toBe("before\n");
+      const w = d.docker(["wait", "keeper"]);
+      expect((await d.docker(["stop", "keeper"])).code).toBe(0);
+      expect((await w).stdout.trim()).toBe("0");
+      expect((await d.docker(["logs", "keeper"])).stdout).toBe("before\nbye\n");
+    } finally {
+      expect(await d.stop()).toEqual([]);
+    }
+  });
+});
