@@ -236,6 +236,8 @@ static pid_t read_pid_file(void) {
 }
 
 static void finish(int st) {
+  // --wait-attach: a process that ended before its client connected still has its output for it.
+  if (o.wait_attach && !ever_attached && poll(&(struct pollfd){.fd = attach_fd, .events = POLLIN}, 1, 5000) > 0) accept_clients();
   // Whatever the container wrote before it died is in the pipes or the pty: take it all.
   if (out_fd >= 0) while (pump(out_fd, 1) == 1 && poll(&(struct pollfd){.fd = out_fd, .events = POLLIN}, 1, 0) > 0) {}
   if (err_fd >= 0) while (pump(err_fd, 2) == 1 && poll(&(struct pollfd){.fd = err_fd, .events = POLLIN}, 1, 0) > 0) {}

@@ -53,7 +53,7 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
     const id = r.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const ps = await docker("ps", "--format", "{{.Names}} {{.Status}} {{.Command}}");
-    expect(ps.stdout).toMatch(/^web Up (Less than a second|\d+ seconds?) "sh -c 'echo started;/);
+    expect(ps.stdout).toMatch(/^web Up (Less than a second|\d+ seconds?) "sh -c 'echo started…"\n$/);
     await Bun.sleep(300);
     expect((await docker("logs", "web")).stdout).toBe("started\n");
     expect((await docker("stop", "-t", "5", "web")).code).toBe(0);
