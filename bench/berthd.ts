@@ -1,0 +1,114 @@
+// npm run bench (third part): berthd against Debian's dockerd (with its containerd and runc), in
+// the same run, both driven by the same stock docker CLI:
+//   - `docker run --rm busybox true`, sequential, interleaved, medians
+//   - 50 containers started concurrently (`docker run -d`), throughput
+//   - `docker ps -a` and `docker images` latency with 100 containers
+//   - idle RSS of the daemon(s), and RSS per running container (monitor vs containerd-shim)
+import fs from "node:fs";
+import { Dockerd, dockerSkipReason } from "../test/helpers/dockerd.ts";
+import { Berthd, DOCKER_CLI, berthdSkipReason } from "../test/helpers/berthd.ts";
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf("--runs") + 1]) || 15;
+const skip = dockerSkipReason() ?? berthdSkipReason();
+if (skip) {
+  console.log(`berthd benchmark skipped: ${skip}`);
+  process.exit(0);
+}
+const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** pids of processes whose command line mentions `needle` (only ours: the needle is a private temp dir). */
+function pidsMentioning(needle: string, name: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
+      if (cmd.includes(needle) && cmd.includes(name)) out.push(Number(p));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+const dockerd = await Dockerd.start();
+const berthd = new Berthd("bench");
+await berthd.start();
+type Target = { name: string; env: Record<string, string> };
+const targets: Target[] = [
+  { name: "berthd", env: berthd.env },
+  { name: "dockerd", env: { ...process.env, ...dockerd.clientEnv() } as Record<string, string> },
+];
+const cli = (t: Target, argv: string[], quiet = true) => {
+  const r = Bun.spawnSync([DOCKER_CLI!, ...argv], { env: t.env, stdout: quiet ? "ignore" : "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${t.name}: docker ${argv.join(" ")} failed: ${r.stderr}`);
+  return r.stdout?.toString() ?? "";
+};
+const time = (fn: () => void) => {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+};
+
+try {
+  dockerd.importBusybox();
+  await berthd.importBusybox();
+  const idle = { berthd: rssKb(berthd.proc!.pid), dockerd: 0 };
+  const dPids = pidsMentioning(dockerd.dir, "dockerd").concat(pidsMentioning(dockerd.dir, "containerd"));
+  idle.dockerd = dPids.filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("shim")).reduce((s, p) => s + rssKb(p), 0);
+
+  for (const t of targets) cli(t, ["run", "--rm", "busybox", "true"]); // warm-up
+  const seq: Record<string, number[]> = { berthd: [], dockerd: [] };
+  for (let i = 0; i < runs; i++) for (const t of targets) seq[t.name].push(time(() => cli(t, ["run", "--rm", "busybox", "true"])));
+  console.log(`\ndocker run --rm busybox true, ${runs} sequential each, interleaved, stock CLI`);
+  console.log("daemon    median ms    p90 ms");
+  for (const [n, xs] of Object.entries(seq)) console.log(`${n.padEnd(8)} ${q(xs, 0.5).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(9)}`);
+  console.log(`berthd/dockerd median ratio: ${(q(seq.berthd, 0.5) / q(seq.dockerd, 0.5)).toFixed(2)} (goal <= 0.20)`);
+
+  const conc = 50;
+  console.log(`\n${conc} containers started concurrently (docker run -d busybox sleep 600)`);
+  const wall: Record<string, number> = {};
+  for (const t of targets) {
+    const t0 = performance.now();
+    const ps = Array.from({ length: conc }, () => Bun.spawn([DOCKER_CLI!, "run", "-d", "busybox", "sleep", "600"], { env: t.env, stdout: "ignore", stderr: "pipe" }));
+    const codes = await Promise.all(ps.map((p) => p.exited));
+    wall[t.name] = performance.now() - t0;
+    const failed = codes.filter((c) => c !== 0).length;
+    console.log(`${t.name.padEnd(8)} ${wall[t.name].toFixed(0).padStart(7)} ms  ${(conc / (wall[t.name] / 1000)).toFixed(1)} containers/s${failed ? `  (${failed} failed)` : ""}`);
+  }
+  console.log(`throughput ratio berthd/dockerd: ${(wall.dockerd / wall.berthd).toFixed(2)}x (goal >= 5x)`);
+
+  // Per-container memory with 50 running: monitors vs shims.
+  const monitors = pidsMentioning(berthd.dir, "berth-monitor");
+  const shims = pidsMentioning(dockerd.dir, "containerd-shim");
+  const avg = (ps: number[]) => (ps.length ? ps.reduce((s, p) => s + rssKb(p), 0) / ps.length : 0);
+  console.log(`\nRSS per running container: berth-monitor ${(avg(monitors) / 1024).toFixed(2)} MB (${monitors.length} running), containerd-shim ${(avg(shims) / 1024).toFixed(2)} MB (${shims.length} running)`);
+
+  // 100 containers for ps/images latency: 50 running + 50 created.
+  for (const t of targets) {
+    const ps = Array.from({ length: 50 }, () => Bun.spawn([DOCKER_CLI!, "create", "busybox", "true"], { env: t.env, stdout: "ignore", stderr: "ignore" }));
+    await Promise.all(ps.map((p) => p.exited));
+  }
+  const lat: Record<string, { ps: number[]; images: number[] }> = { berthd: { ps: [], images: [] }, dockerd: { ps: [], images: [] } };
+  for (let i = 0; i < 10; i++) {
+    for (const t of targets) {
+      lat[t.name].ps.push(time(() => cli(t, ["ps", "-a"])));
+      lat[t.name].images.push(time(() => cli(t, ["images"])));
+    }
+  }
+  console.log(`\nwith 100 containers: docker ps -a / docker images, median ms (10 each, interleaved)`);
+  for (const [n, l] of Object.entries(lat)) console.log(`${n.padEnd(8)} ps ${q(l.ps, 0.5).toFixed(1).padStart(7)}   images ${q(l.images, 0.5).toFixed(1).padStart(7)}`);
+  console.log(`ratios berthd/dockerd: ps ${(q(lat.berthd.ps, 0.5) / q(lat.dockerd.ps, 0.5)).toFixed(2)}, images ${(q(lat.berthd.images, 0.5) / q(lat.dockerd.images, 0.5)).toFixed(2)}`);
+  console.log(`\nidle RSS (after start and one import): berthd ${(idle.berthd / 1024).toFixed(1)} MB, dockerd + containerd ${(idle.dockerd / 1024).toFixed(1)} MB (goal berthd <= 50 MB)`);
+} finally {
+  const left = await berthd.stop();
+  if (left.length) console.log(`berthd left behind: ${left.join(", ")}`);
+  dockerd.stop();
+}
