@@ -71,7 +71,7 @@ export async function startContainer(root: string, id: string, sinks: Sinks = st
     fs.writeSync(fd, "0");
     fs.closeSync(fd);
     fs.rmSync(fifo, { force: true });
-    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }).catch(warner(sinks));
+    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }, warner(sinks));
   } finally {
     release();
   }
@@ -171,7 +171,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       }
       cg.destroyCgroup(layout, l.state.cgroup);
     }
-    await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
+    await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }, warner(sinks));
     removeContainerDir(root, id);
   } finally {
     release();

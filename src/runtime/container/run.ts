@@ -200,7 +200,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
-  await runHooks("poststart", o.spec.hooks?.poststart, state("running")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
+  await runHooks("poststart", o.spec.hooks?.poststart, state("running"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
   if (mode === "detach") return 0;
 
   const code = await launched.exited;
@@ -208,7 +208,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (!o.keep) {
     cgroups.killAll();
     cgroups.destroy();
-    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
+    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
     mark("cleaned up");
   }

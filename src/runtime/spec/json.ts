@@ -25,6 +25,10 @@ export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
+    // Bun's parser recurses: nesting in the millions exhausts its stack, though the text is JSON.
+    if (e instanceof RangeError) {
+      throw new BerthError(`${source}: the JSON nests arrays or objects too deeply to parse`, { phase: "config" });
+    }
     const found = findJsonSyntaxError(text);
     if (found) {
       throw new BerthError(`${source}:${found.line}:${found.column}: invalid JSON: ${found.message}`, {
