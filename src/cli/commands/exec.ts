@@ -97,6 +97,9 @@ export async function run(argv: string[], g: Globals): Promise<number> {
       proc.env = [...(proc.env ?? []).filter((x) => !x.startsWith(key + "=")), e];
     }
     if (flags.cwd) proc.cwd = flags.cwd as string;
+    // Passed on so the runtime refuses them instead of running the process unconfined.
+    if (flags.apparmor) proc.apparmorProfile = flags.apparmor as string;
+    if (flags["process-label"]) proc.selinuxLabel = flags["process-label"] as string;
     if (flags.user) {
       const u = parseUser(flags.user as string);
       proc.user = { ...proc.user, uid: u.uid, gid: u.gid ?? 0, additionalGids: proc.user.additionalGids };

@@ -1,6 +1,7 @@
 // `berth exec`: run another process in a running container — its namespaces, cgroups, and
 // (unless overridden) its process settings: user, capabilities, no_new_privs, seccomp, env.
 import fs from "node:fs";
+import { checkLsm } from "./lsm.ts";
 import { BerthError, configError } from "../errors.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
@@ -45,6 +46,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (proc.terminal && o.detach && !o.consoleSocket) {
     throw configError("process.terminal", "cannot allocate a terminal for a detached process without --console-socket");
   }
+  checkLsm(proc, undefined);
   const seccomp = spec.linux?.seccomp ? await compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${o.root}/.cache/seccomp`, !o.dryRun) : undefined;
   let passwd: string | undefined;
   try {

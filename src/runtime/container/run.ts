@@ -12,6 +12,7 @@ import { claimId, procStartTime, removeContainerDir, writeState, type ContainerS
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
+import { checkLsm } from "./lsm.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -102,6 +103,7 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mod
   if (!terminal && o.consoleSocket) {
     throw configError("process.terminal", "--console-socket was given but process.terminal is false");
   }
+  checkLsm(spec.process, spec.linux);
   const seccomp = await compileSeccomp(spec, o.root, !!o.dryRun);
   const plan = compilePlan({
     spec, bundle: o.bundle, rootfs, mode, noPivot: o.noPivot, consoleSocket: o.consoleSocket, fifoPath,
