@@ -16,7 +16,9 @@ import { BERTH, CAN_RUN, makeRootfs } from "../helpers/bundle.ts";
 const it = CAN_RUN ? test : test.skip;
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261202) >>> 0;
-const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 300);
+const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 240);
+// Another build of berth to judge (e.g. an older one, to see what this test catches).
+const BIN = process.env.BERTH_FUZZ_BIN ?? BERTH;
 const TOKEN = `fuzz-errors-${process.pid}`;
 
 // mulberry32: small, seedable, good enough to pick mutations.
@@ -62,7 +64,7 @@ function randomValue(r: () => number, depth = 0): Json {
     case 5: return Object.fromEntries(Array.from({ length: Math.floor(r() * 3) }, () => [pick(r, [...KNOWN_KEYS, ...STRINGS.slice(0, 12)]), randomValue(r, depth + 1)]));
     default: {
       let v: Json = [];
-      for (let i = 0, n = pick(r, [50, 2000, 20000]); i < n; i++) v = [v];
+      for (let i = 0, n = pick(r, [50, 1001, 1500]); i < n; i++) v = [v];
       return v;
     }
   }
@@ -237,7 +239,9 @@ it(`${COUNT} mutated configs: one error line or a run, nothing left behind (seed
           text = JSON.stringify({ ...defaultSpec(), process: { ...defaultSpec().process, terminal: false, args: ["true"] } });
           break;
         }
-        text = JSON.stringify(base, null, r() < 0.5 ? 2 : undefined);
+        // Indented sometimes; not when deep nests would make the indentation quadratic.
+        const pretty = r() < 0.3 && !did.some((d) => d.includes("[[[[[[[[["));
+        text = JSON.stringify(base, null, pretty ? 2 : undefined);
         if (r() < 0.1) {
           const [t, what] = damageText(r, text);
           text = t;
@@ -246,8 +250,10 @@ it(`${COUNT} mutated configs: one error line or a run, nothing left behind (seed
         break;
       }
       fs.writeFileSync(`${bundle}/config.json`, text);
-      const res = Bun.spawnSync([BERTH, "--root", root, "run", "--bundle", bundle, id], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+      const t0 = performance.now();
+      const res = Bun.spawnSync([BIN, "--root", root, "run", "--bundle", bundle, id], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 20_000 });
       const stderr = res.stderr.toString();
+      if (process.env.BERTH_FUZZ_PROFILE) console.log(`case ${i} ${Math.round(performance.now() - t0)}ms exit ${res.exitCode} [${did.join("; ")}] ${stderr.slice(0, 150).replace(/\n/g, " | ")}`);
       const lines = stderr.split("\n").filter((l) => l !== "");
       const errors = lines.filter((l) => !l.startsWith("berth: warning:"));
       const problems: string[] = [];
