@@ -138,7 +138,8 @@ function short(v: unknown): string {
 /** Text-level damage: what a broken editor or a truncated write produces. */
 function damageText(r: () => number, text: string): [string, string] {
   const at = Math.floor(r() * text.length);
-  switch (Math.floor(r() * 5)) {
+  switch (Math.floor(r() * 6)) {
+    case 5: return ['{"x-fuzz-deep":' + "[".repeat(100_000) + "]".repeat(100_000) + "," + text.slice(1), "100000 nested arrays in an extension field"];
     case 0: return [text.slice(0, at), `truncate at ${at}`];
     case 1: return [text.slice(0, at) + "\u0001" + text.slice(at), `control byte at ${at}`];
     case 2: return ["\ufeff" + text, "byte order mark"];
@@ -242,7 +243,7 @@ it(`${COUNT} mutated configs: one error line or a run, nothing left behind (seed
         // Indented sometimes; not when deep nests would make the indentation quadratic.
         const pretty = r() < 0.3 && !did.some((d) => d.includes("[[[[[[[[["));
         text = JSON.stringify(base, null, pretty ? 2 : undefined);
-        if (r() < 0.1) {
+        if (r() < 0.2) {
           const [t, what] = damageText(r, text);
           text = t;
           did.push(what);
