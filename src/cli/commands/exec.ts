@@ -6,6 +6,7 @@ import { BerthError, configError } from "../../runtime/errors.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { execInContainer, savedSpec } from "../../runtime/container/exec.ts";
 import { validateSpec } from "../../runtime/spec/validate.ts";
+import { parseJson } from "../../runtime/spec/json.ts";
 import type { Process } from "../../runtime/spec/types.ts";
 import { CAPABILITIES } from "../../runtime/linux.ts";
 import { preserveFds } from "./create.ts";
@@ -74,12 +75,8 @@ export async function run(argv: string[], g: Globals): Promise<number> {
     } catch (e) {
       throw new BerthError(`cannot read --process ${flags.process}: ${(e as Error).message}`, { phase: "args", errno: (e as NodeJS.ErrnoException).code });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new BerthError(`--process ${flags.process}: invalid JSON: ${(e as Error).message}`, { phase: "config" });
-    }
+    // The same parser as config.json: a syntax error says line and column.
+    const parsed = parseJson(text, flags.process as string);
     // Validate it as the process of a spec, so errors name process.<field>.
     proc = validateSpec({ ociVersion: "1.0.2", process: parsed, root: { path: "rootfs" } }).process!;
   } else {
