@@ -80,8 +80,11 @@ export function quoteValue(v: unknown): string {
 
 // Characters that would break a line or a terminal: C0/C1 controls, DEL, line/paragraph separators.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-// A run without spaces this long is a value, not prose: clip it (paths stay readable up to MAX_TOKEN).
-const MAX_TOKEN = 200;
+// A run without spaces this long is a value, not prose: its middle is cut out, keeping the head
+// and the tail (where a path's last components and the message's punctuation are).
+const MAX_TOKEN = 300;
+const TOKEN_HEAD = 120;
+const TOKEN_TAIL = 40;
 const MAX_LINE = 1000;
 
 /**
@@ -96,6 +99,11 @@ export function oneLine(s: string): string {
     if (c === "\t") return "\\t";
     return "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
   });
-  if (out.length > MAX_TOKEN) out = out.replace(new RegExp(`\\S{${MAX_TOKEN + 1},}`, "g"), (t) => clip(t, MAX_SHOWN));
+  if (out.length > MAX_TOKEN) {
+    out = out.replace(new RegExp(`\\S{${MAX_TOKEN + 1},}`, "g"), (t) => {
+      const cps = Array.from(t);
+      return cps.length <= MAX_TOKEN ? t : `${cps.slice(0, TOKEN_HEAD).join("")}…${cps.slice(-TOKEN_TAIL).join("")}`;
+    });
+  }
   return clip(out, MAX_LINE);
 }

@@ -17,7 +17,7 @@ import { BERTH, CAN_RUN, makeRootfs } from "../helpers/bundle.ts";
 const it = CAN_RUN ? test : test.skip;
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261202) >>> 0;
-const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 240);
+const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 300);
 // Another build of berth to judge (e.g. an older one, to see what this test catches).
 const BIN = process.env.BERTH_FUZZ_BIN ?? BERTH;
 const TOKEN = `fuzz-errors-${process.pid}`;

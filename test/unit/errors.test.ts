@@ -9,9 +9,11 @@ describe("oneLine", () => {
     expect(oneLine("a\nb\r\tc\u001b[31m\u2028\u0085")).toBe("a\\nb\\r\\tc\\u001b[31m\\u2028\\u0085");
   });
   test("clips a huge token and caps the line", () => {
-    const s = oneLine(`bad value ${"x".repeat(600_000)} here`);
+    const s = oneLine(`bad value (${"x".repeat(600_000)}/last): here`);
     expect(s.length).toBeLessThan(200);
-    expect(s).toBe(`bad value ${"x".repeat(80)}… here`);
+    expect(s).toBe(`bad value (${"x".repeat(119)}…${"x".repeat(33)}/last): here`);
+    const path = "/var/lib/docker/overlay2/" + "0123456789abcdef".repeat(4) + "/merged/usr/lib";
+    expect(oneLine(`cannot mount ${path}`)).toBe(`cannot mount ${path}`);
     const words = oneLine("word ".repeat(100_000));
     expect(words.length).toBe(1001);
     expect(words.endsWith("…")).toBe(true);
