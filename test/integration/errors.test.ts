@@ -127,6 +127,32 @@ describe("hooks", () => {
     }
   });
 
+  it("create, start, delete: poststart and poststop go on after a failure too", () => {
+    const b = makeBundle(["true"]);
+    const log = `${b.dir}/hooks.log`;
+    const sh = (script: string) => ({ path: "/bin/sh", args: ["sh", "-c", script] });
+    const id = uniqueId("errors-hooks");
+    try {
+      b.spec.hooks = {
+        poststart: [sh("exit 7"), sh(`echo poststart >> ${log}`)],
+        poststop: [sh("exit 8"), sh(`echo poststop >> ${log}`)],
+      };
+      b.write();
+      expect(berth(["create", "--bundle", b.dir, id], { detached: true }).code).toBe(0);
+      const start = berth(["start", id], { detached: true });
+      expect(start.code).toBe(0);
+      expect(start.stderr).toContain("[field hooks.poststart[0]]");
+      for (let i = 0; i < 200 && !berth(["state", id]).stdout.includes('"stopped"'); i++) Bun.sleepSync(10);
+      const del = berth(["delete", id]);
+      expect(del.code).toBe(0);
+      expect(del.stderr).toContain("[field hooks.poststop[0]]");
+      expect(fs.readFileSync(log, "utf8")).toBe("poststart\npoststop\n");
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+
   it("a hook timeout beyond the timer's range (2147484 s) does not kill the hook", () => {
     const b = makeBundle(["true"]);
     const log = `${b.dir}/hooks.log`;
