@@ -39,7 +39,7 @@ type Slot = { parent: Json[] | Record<string, Json>; key: string | number; path:
 
 const HUGE = "x".repeat(600_000);
 const STRINGS = [
-  "", " ", "relative/path", "a\nb", "tab\there", "\u0000nul", "\u001b[31mred", "line\r\nbreak", "ünïcödé", "🙂", "\u202eevil",
+  "", " ", "relative/path", "a\nb", "tab\there", "\u0000nul", "mid\u0000nul", "\u001b[31mred", "line\r\nbreak", "ünïcödé", "🙂", "\u202eevil",
   "\ud800", "\u2028", "/a/../../b", "/nonexistent-fuzz/x", "//", "/" + "y".repeat(5000), HUGE, "true", "0", "-1", "null",
   "RLIMIT_FUZZ", "CAP_FUZZ", "SCMP_ACT_FUZZ", "sh -c", "=", "A=", "=B",
 ];

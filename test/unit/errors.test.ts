@@ -66,6 +66,23 @@ describe("validateSpec on hostile input", () => {
     s["org.example.ext"] = deep;
     expect(() => validateSpec(s)).not.toThrow();
   });
+  test("a NUL byte in a string berth passes on is refused; in annotations it is left alone", () => {
+    const s = spec();
+    s.process.args = ["echo", "a\u0000b"];
+    expect(() => validateSpec(s)).toThrow("NUL");
+    try {
+      validateSpec(s);
+    } catch (e) {
+      expect((e as BerthError).field).toBe("process.args[1]");
+    }
+    const k = spec();
+    k.linux.sysctl = { "kernel.x\u0000y": "1" };
+    expect(() => validateSpec(k)).toThrow("NUL");
+    const a = spec();
+    a.annotations = { note: "a\u0000b" };
+    expect(() => validateSpec(a)).not.toThrow();
+  });
+
   test("a huge unknown key in a field path is clipped", () => {
     const s = spec();
     s.linux.sysctl = { ["k\n".repeat(100_000)]: 5 };

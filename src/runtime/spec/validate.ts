@@ -344,7 +344,7 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
   if (!isObj(input)) {
     throw new BerthError(`config.json must contain a JSON object, found ${describeValue(input)}`, { phase: "config" });
   }
-  checkDepth(input);
+  scanValues(input);
   const spec = structuredClone(input);
   const v = new Validator(opts.warn ?? (() => {}));
   v.keys(spec, "", K_TOP);
@@ -391,14 +391,23 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
 /** Deeper than any real config; well inside what structuredClone and JSON.stringify can recurse. */
 export const MAX_DEPTH = 1000;
 
+// The top-level fields whose strings reach system calls (annotations and extensions do not).
+const ACTED_ON = new Set(["ociVersion", "root", "process", "hostname", "domainname", "mounts", "hooks", "linux"]);
+
 /**
  * Refuse absurd nesting before anything recursive (structuredClone, the state file's
- * JSON.stringify) can overflow the stack on it. Iterative, so the check itself cannot.
+ * JSON.stringify) can overflow the stack on it; iterative, so the check itself cannot. In the
+ * same pass: no NUL byte in a string Berth hands to the kernel, where it would silently cut the
+ * string (argv and env travel NUL-separated: "a\u0000b" would become two arguments).
  */
-function checkDepth(input: unknown): void {
-  const stack: Array<[unknown, string, number]> = [[input, "", 0]];
+function scanValues(input: unknown): void {
+  const stack: Array<[unknown, string, number, boolean]> = [[input, "", 0, false]];
   while (stack.length > 0) {
-    const [val, path, depth] = stack.pop()!;
+    const [val, path, depth, acted] = stack.pop()!;
+    if (typeof val === "string") {
+      if (acted && val.includes("\0")) fail(path, "must not contain a NUL byte (\\u0000)");
+      continue;
+    }
     if (typeof val !== "object" || val === null) continue;
     if (depth >= MAX_DEPTH) {
       fail(path, `the config nests objects and arrays more than ${MAX_DEPTH} levels deep`, "no OCI config field is nested like this; the file is probably generated wrongly");
@@ -407,9 +416,14 @@ function checkDepth(input: unknown): void {
     const deep = path.length > 60;
     const sub = (p: string) => (deep ? (path.endsWith("…") ? path : path + "…") : p);
     if (Array.isArray(val)) {
-      val.forEach((e, i) => stack.push([e, sub(at(path, i)), depth + 1]));
+      val.forEach((e, i) => stack.push([e, sub(at(path, i)), depth + 1, acted]));
     } else {
-      for (const [k, e] of Object.entries(val)) stack.push([e, sub(joinPath(path, k)), depth + 1]);
+      for (const [k, e] of Object.entries(val)) {
+        const a = depth === 0 ? ACTED_ON.has(k) : acted;
+        const p = sub(joinPath(path, k));
+        if (a && k.includes("\0")) fail(p, "field names must not contain a NUL byte (\\u0000)");
+        stack.push([e, p, depth + 1, a]);
+      }
     }
   }
 }
