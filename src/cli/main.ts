@@ -1,7 +1,7 @@
 // berth: runc's command line. Global flags come before the command, as with runc.
 // Each command's code is loaded only when it runs, to keep start-up fast (containerd calls the
 // runtime several times per container).
-import { BerthError } from "../runtime/errors.ts";
+import { BerthError, errnoOf, oneLine } from "../runtime/errors.ts";
 import { stderr, stdout } from "./output.ts";
 import { appendLog, formatLogLine } from "./log.ts";
 import { mark } from "../runtime/trace.ts";
@@ -184,25 +184,55 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+/** The one line for anything thrown: a BerthError describes itself; anything else is a bug or an unexpected system error. */
+function errorLine(e: unknown, g?: Globals): string {
+  if (e instanceof BerthError) return e.describe();
+  let msg: string;
+  try {
+    msg = e instanceof Error ? e.message || e.name : String(e);
+  } catch {
+    msg = "an exception that cannot be printed";
+  }
+  const errno = errnoOf(e);
+  const kind = errno ? "system error" : "internal error";
+  return oneLine(`${kind}: ${msg}${errno && !msg.includes(errno) ? ` (${errno})` : ""}`) + (g?.debug ? "" : " (run with --debug for the stack trace)");
+}
+
 function report(e: unknown, g?: Globals): void {
-  const line = e instanceof BerthError ? e.describe() : (e as Error)?.stack ?? String(e);
+  const line = errorLine(e, g);
   stderr(`berth: ${line}\n`);
+  // A stack only when asked for: users (and containerd) parse the last line of stderr.
+  if (g?.debug && e instanceof Error && !(e instanceof BerthError) && e.stack) stderr(`berth: debug: ${e.stack.replace(/\n/g, "\nberth: debug: ")}\n`);
   // The log gets the one-line message (containerd shows the last error line's msg).
-  logLine(g, "error", e instanceof BerthError ? line : (e as Error)?.message ?? String(e));
+  logLine(g, "error", line);
+}
+
+let reported = false;
+/** Report once and exit: a second failure while exiting must not print a second line. */
+function fail(e: unknown): void {
+  if (!reported) {
+    reported = true;
+    try {
+      report(e, current);
+    } catch {
+      // stderr itself failed (closed, full): nothing more can be said
+    }
+  }
+  process.exit(e instanceof BerthError ? e.exitCode : 1);
 }
 
 /** The whole CLI: runs argv and exits with the command's status (or 1 and one error line). */
 export function cli(argv: string[], commands: Record<string, CommandModule> = {}): void {
   preloaded = commands;
+  // Errors thrown from callbacks (timers, stream events) bypass main's promise.
+  process.on("uncaughtException", fail);
+  process.on("unhandledRejection", fail);
   main(argv).then(
     (code) => {
       mark("exit");
       process.exit(code);
     },
-    (e) => {
-      report(e, current);
-      process.exit(e instanceof BerthError ? e.exitCode : 1);
-    },
+    fail,
   );
 }
 

@@ -2,6 +2,7 @@
 // and gets the process's stdout/stderr; berthd passes sinks that route the same text to its log
 // or to an API response.
 import { writeAll } from "./io.ts";
+import { oneLine } from "./errors.ts";
 
 export interface Sinks {
   /** Output the caller asked for (the plan of a dry run). */
@@ -13,5 +14,5 @@ export interface Sinks {
 /** The CLI's sinks: fds 1 and 2 written directly (no process.stdout: it costs ~18 ms in Bun). */
 export const stdioSinks: Sinks = {
   out: (text) => writeAll(1, text),
-  warn: (message) => writeAll(2, `berth: warning: ${message}\n`),
+  warn: (message) => writeAll(2, `berth: warning: ${oneLine(message)}\n`),
 };

@@ -507,9 +507,13 @@ describe("hybrid (v1 controllers + cgroup2 with hugetlb)", () => {
     expect(read(`${root}/unified/berth/c1/cgroup.freeze`)).toBe("0");
   });
 
-  test("network settings without net_cls/net_prio are warnings, not errors", () => {
+  test("network settings without net_cls/net_prio are refused, naming the field (as runc does)", () => {
     const { layout } = hybrid();
-    const cg = createCgroup(layout, "c1", { resources: { network: { classID: 5, priorities: [{ name: "eth0", priority: 1 }] } } });
-    expect(cg.warnings.length).toBe(2);
+    const e = berthErr(() => createCgroup(layout, "c1", { resources: { network: { classID: 5 } } }));
+    expect(e.field).toBe("linux.resources.network.classID");
+    expect(e.describe()).toContain("net_cls cgroup controller is not mounted");
+    const e2 = berthErr(() => createCgroup(layout, "c2", { resources: { network: { priorities: [{ name: "eth0", priority: 1 }] } } }));
+    expect(e2.field).toBe("linux.resources.network.priorities");
+    expect(e2.describe()).toContain("net_prio");
   });
 });

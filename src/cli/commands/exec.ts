@@ -6,6 +6,7 @@ import { BerthError, configError } from "../../runtime/errors.ts";
 import { validateId } from "../../runtime/state/index.ts";
 import { execInContainer, savedSpec } from "../../runtime/container/exec.ts";
 import { validateSpec } from "../../runtime/spec/validate.ts";
+import { parseJson } from "../../runtime/spec/json.ts";
 import type { Process } from "../../runtime/spec/types.ts";
 import { CAPABILITIES } from "../../runtime/linux.ts";
 import { preserveFds } from "./create.ts";
@@ -92,12 +93,8 @@ async function execCommand(argv: string[], g: Globals, progress: { parsed: boole
     } catch (e) {
       throw new BerthError(`cannot read --process ${flags.process}: ${(e as Error).message}`, { phase: "args", errno: (e as NodeJS.ErrnoException).code });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new BerthError(`--process ${flags.process}: invalid JSON: ${(e as Error).message}`, { phase: "config" });
-    }
+    // The same parser as config.json: a syntax error says line and column.
+    const parsed = parseJson(text, flags.process as string);
     // Validate it as the process of a spec, so errors name process.<field>.
     proc = validateSpec({ ociVersion: "1.0.2", process: parsed, root: { path: "rootfs" } }).process!;
   } else {
@@ -115,6 +112,9 @@ async function execCommand(argv: string[], g: Globals, progress: { parsed: boole
       proc.env = [...(proc.env ?? []).filter((x) => !x.startsWith(key + "=")), e];
     }
     if (flags.cwd) proc.cwd = flags.cwd as string;
+    // Passed on so the runtime refuses them instead of running the process unconfined.
+    if (flags.apparmor) proc.apparmorProfile = flags.apparmor as string;
+    if (flags["process-label"]) proc.selinuxLabel = flags["process-label"] as string;
     if (flags.user) {
       const u = parseUser(flags.user as string);
       proc.user = { ...proc.user, uid: u.uid, gid: u.gid ?? 0, additionalGids: proc.user.additionalGids };

@@ -541,17 +541,24 @@ function applyHugepages(ctx: Ctx, limits: HugepageLimit[]): void {
 // ---------------------------------------------------------------- net_cls / net_prio / rdma
 
 function applyNetwork(ctx: Ctx, n: NonNullable<Resources["network"]>): void {
+  // Refused, as runc does, when the controller is missing: a class id or priority the user
+  // asked for and silently did not get would surface later as traffic that is not shaped.
+  const missing = (controller: string, field: string) =>
+    cgroupError(`cannot apply ${field}: the ${controller} cgroup controller is not mounted on this host`, {
+      field,
+      hint: `cgroup v2 has no ${controller} (match the container's cgroup with eBPF or nftables instead); remove the setting or mount the v1 ${controller} hierarchy`,
+    });
   if (n.classID !== undefined && n.classID !== null) {
     const field = ctx.field("network.classID");
     const t = ctx.target("net_cls");
-    if (t?.version === 1) ctx.write(t.dir, "net_cls.classid", n.classID, field);
-    else ctx.warn(`${field}: ignored; the net_cls controller is not mounted (cgroup v2 has no net_cls; use eBPF or nftables cgroup matching)`);
+    if (t?.version !== 1) throw missing("net_cls", field);
+    ctx.write(t.dir, "net_cls.classid", n.classID, field);
   }
   if (n.priorities?.length) {
     const field = ctx.field("network.priorities");
     const t = ctx.target("net_prio");
-    if (t?.version === 1) n.priorities.forEach((p, i) => ctx.write(t.dir, "net_prio.ifpriomap", `${p.name} ${p.priority}`, `${field}[${i}]`));
-    else ctx.warn(`${field}: ignored; the net_prio controller is not mounted (cgroup v2 has no net_prio)`);
+    if (t?.version !== 1) throw missing("net_prio", field);
+    n.priorities.forEach((p, i) => ctx.write(t.dir, "net_prio.ifpriomap", `${p.name} ${p.priority}`, `${field}[${i}]`));
   }
 }
 

@@ -39,7 +39,8 @@ export interface WatchOptions {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
+    // setTimeout fires at once past 2^31-1 ms: a huge --interval must not become a busy loop.
+    const t = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
     function done() {
       clearTimeout(t);
       signal?.removeEventListener("abort", done);

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ContainerCgroup } from "../cgroups/types.ts";
+import { checkLsm } from "./lsm.ts";
 import { BerthError, configError } from "../errors.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
@@ -99,6 +100,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (proc.terminal && o.detach && !o.consoleSocket) {
     throw configError("process.terminal", "cannot allocate a terminal for a detached process without --console-socket");
   }
+  checkLsm(proc, undefined);
   const compiled = spec.linux?.seccomp ? await compileSeccompCached(spec.linux.seccomp, "linux.seccomp", `${o.root}/.cache/seccomp`, !o.dryRun) : undefined;
   // An exec'd process gets its own listener, sent to the agent as runc does (status running).
   const notify = compiled && seccompNotify(spec, o.id, l.state.bundle, "running");

@@ -72,7 +72,7 @@ export async function startContainer(root: string, id: string, sinks: Sinks = st
     fs.writeSync(fd, "0");
     fs.closeSync(fd);
     fs.rmSync(fifo, { force: true });
-    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }).catch(warner(sinks));
+    await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }, warner(sinks));
   } finally {
     release();
   }
@@ -178,7 +178,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       cg.destroyCgroup(layout, l.state.cgroup);
     }
     // A create that never finished never ran the container: no poststop for it.
-    if (!l.state.creating) await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
+    if (!l.state.creating) await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }, warner(sinks));
     removeContainerDir(root, id);
   } finally {
     release();

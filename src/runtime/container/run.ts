@@ -14,6 +14,7 @@ import { lockContainer } from "../state/lock.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
+import { checkLsm } from "./lsm.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -123,6 +124,7 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mod
   if (!terminal && o.consoleSocket) {
     throw configError("process.terminal", "--console-socket was given but process.terminal is false");
   }
+  checkLsm(spec.process, spec.linux);
   const compiled = await compileSeccomp(spec, o.root, !!o.dryRun);
   const notify = compiled && seccompNotify(spec, o.id, o.bundle);
   const seccomp = compiled && notify ? { ...compiled, notify } : compiled;
@@ -261,7 +263,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
-  await runHooks("poststart", o.spec.hooks?.poststart, state("running")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
+  await runHooks("poststart", o.spec.hooks?.poststart, state("running"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
   if (mode === "detach") return 0;
 
   const code = await launched.exited;
@@ -269,7 +271,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (!o.keep) {
     cgroups.killAll();
     cgroups.destroy();
-    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
+    await runHooks("poststop", o.spec.hooks?.poststop, state("stopped"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
     mark("cleaned up");
   }

@@ -67,6 +67,9 @@ const DEFAULT_DEVICES: { path: string; major: number; minor: number }[] = [
 ];
 
 const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
+// The executor counts a hook timeout in milliseconds in a C long: a spec timeout up to 2^63 s
+// would overflow it. 2^31 s (68 years) is as good as no timeout.
+const MAX_HOOK_TIMEOUT_S = 2 ** 31 - 1;
 
 
 
@@ -283,7 +286,7 @@ export function compilePlan(input: CompileInput): Plan {
     (hooks[kind] ?? []).forEach((h, i) => {
       const argv = h.args?.length ? h.args : [h.path];
       const path = h.path.startsWith("/") ? h.path : `${hookDir[kind].replace(/\/+$/, "")}/${h.path}`;
-      add("runHook", { path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: h.timeout ?? 0, cwd: hookDir[kind] },
+      add("runHook", { path, argv: argv.join("\0") + "\0", envp: h.env?.length ? h.env.join("\0") + "\0" : "", timeout: Math.min(h.timeout ?? 0, MAX_HOOK_TIMEOUT_S), cwd: hookDir[kind] },
         `run ${kind} hook ${h.path}${h.timeout ? ` (timeout ${h.timeout}s)` : ""}`, `hooks.${kind}[${i}]`);
     });
   };

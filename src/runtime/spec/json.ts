@@ -5,7 +5,7 @@
 // ("JSON Parse error: Expected '}'") carry no position. The scanner is a strict RFC 8259
 // recogniser that builds nothing; it is iterative, so deep nesting cannot overflow the stack.
 
-import { BerthError } from "../errors.ts";
+import { BerthError, clip } from "../errors.ts";
 
 export interface JsonSyntaxError {
   /** Offset (UTF-16 code units) of the offending character in the text. */
@@ -25,6 +25,10 @@ export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
+    // Bun's parser recurses: nesting in the millions exhausts its stack, though the text is JSON.
+    if (e instanceof RangeError) {
+      throw new BerthError(`${source}: the JSON nests arrays or objects too deeply to parse`, { phase: "config" });
+    }
     const found = findJsonSyntaxError(text);
     if (found) {
       throw new BerthError(`${source}:${found.line}:${found.column}: invalid JSON: ${found.message}`, {
@@ -250,7 +254,7 @@ function scan(text: string): void {
       return false;
     }
     if (/[A-Za-z_$]/.test(ch)) {
-      const w = wordAt(i);
+      const w = clip(wordAt(i), 40);
       if (w === "true" || w === "false" || w === "null") {
         i += w.length;
         return false;
@@ -300,7 +304,7 @@ function scan(text: string): void {
       if (i >= n) unclosed(top, "a property name");
       if (text[i] !== '"') {
         if (/[A-Za-z_$]/.test(text[i]!)) {
-          throw new ScanError(i, `property name "${wordAt(i)}" must be a double-quoted string`);
+          throw new ScanError(i, `property name "${clip(wordAt(i), 40)}" must be a double-quoted string`);
         }
         unexpected(i, afterOpen ? "a property name or '}'" : "a property name");
       }

@@ -23,7 +23,7 @@
 // yields doubles, so 18446744073709551615 (RLIM_INFINITY) arrives as 2^64; uint64 fields
 // accept values up to 2^64 and int64 fields up to ±2^63 for that reason.
 
-import { BerthError, configError } from "../errors.ts";
+import { BerthError, clip, configError, quoteValue } from "../errors.ts";
 import {
   CAPABILITIES,
   DEVICE_CGROUP_TYPES,
@@ -58,7 +58,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** JSON path of `key` inside `path`: `a.b`, or `a["x.y"]` when the key is not an identifier. */
 export function joinPath(path: string, key: string): string {
   if (IDENT.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
+  return `${path}[${JSON.stringify(clip(key, 60))}]`;
 }
 
 function at(path: string, index: number): string {
@@ -66,7 +66,7 @@ function at(path: string, index: number): string {
 }
 
 function quote(s: string): string {
-  return JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
+  return quoteValue(s);
 }
 
 /** What a JSON value is, for "found ..." in messages: `string "0"`, `number 1.5`, `an object`. */
@@ -344,6 +344,7 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
   if (!isObj(input)) {
     throw new BerthError(`config.json must contain a JSON object, found ${describeValue(input)}`, { phase: "config" });
   }
+  scanValues(input);
   const spec = structuredClone(input);
   const v = new Validator(opts.warn ?? (() => {}));
   v.keys(spec, "", K_TOP);
@@ -385,6 +386,46 @@ export function validateSpec(input: unknown, opts: ValidateOptions = {}): Spec {
   }
 
   return spec as unknown as Spec;
+}
+
+/** Deeper than any real config; well inside what structuredClone and JSON.stringify can recurse. */
+export const MAX_DEPTH = 1000;
+
+// The top-level fields whose strings reach system calls (annotations and extensions do not).
+const ACTED_ON = new Set(["ociVersion", "root", "process", "hostname", "domainname", "mounts", "hooks", "linux"]);
+
+/**
+ * Refuse absurd nesting before anything recursive (structuredClone, the state file's
+ * JSON.stringify) can overflow the stack on it; iterative, so the check itself cannot. In the
+ * same pass: no NUL byte in a string Berth hands to the kernel, where it would silently cut the
+ * string (argv and env travel NUL-separated: "a\u0000b" would become two arguments).
+ */
+function scanValues(input: unknown): void {
+  const stack: Array<[unknown, string, number, boolean]> = [[input, "", 0, false]];
+  while (stack.length > 0) {
+    const [val, path, depth, acted] = stack.pop()!;
+    if (typeof val === "string") {
+      if (acted && val.includes("\0")) fail(path, "must not contain a NUL byte (\\u0000)");
+      continue;
+    }
+    if (typeof val !== "object" || val === null) continue;
+    if (depth >= MAX_DEPTH) {
+      fail(path, `the config nests objects and arrays more than ${MAX_DEPTH} levels deep`, "no OCI config field is nested like this; the file is probably generated wrongly");
+    }
+    // Past a few levels the path only needs to say where the nesting starts.
+    const deep = path.length > 60;
+    const sub = (p: string) => (deep ? (path.endsWith("…") ? path : path + "…") : p);
+    if (Array.isArray(val)) {
+      val.forEach((e, i) => stack.push([e, sub(at(path, i)), depth + 1, acted]));
+    } else {
+      for (const [k, e] of Object.entries(val)) {
+        const a = depth === 0 ? ACTED_ON.has(k) : acted;
+        const p = sub(joinPath(path, k));
+        if (a && k.includes("\0")) fail(p, "field names must not contain a NUL byte (\\u0000)");
+        stack.push([e, p, depth + 1, a]);
+      }
+    }
+  }
 }
 
 function isSemver(s: string): boolean {

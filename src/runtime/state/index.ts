@@ -76,8 +76,16 @@ export function claimId(root: string, id: string): string {
 
 export function writeState(dir: string, state: ContainerState): void {
   const tmp = `${dir}/.state.json.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
-  fs.renameSync(tmp, `${dir}/state.json`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+    fs.renameSync(tmp, `${dir}/state.json`);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const errno = (e as NodeJS.ErrnoException).code;
+    throw new BerthError(`cannot write the container state in ${dir}: ${errno === "ENOSPC" ? "no space left on device" : (e as Error).message}`, {
+      phase: "state", errno, hint: errno === "ENOSPC" || errno === "EDQUOT" ? "free space on the file system of --root" : undefined,
+    });
+  }
 }
 
 export function readState(root: string, id: string): ContainerState | undefined {
