@@ -11,6 +11,7 @@ import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { initNamespaces, signalPids, type Owner } from "./signal.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
@@ -131,16 +132,14 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   mark("plan ready");
   const dir = claimId(o.root, o.id);
   let launched: Launched | undefined;
+  let owner: Owner | undefined;
   const ociState = (status: string, pid?: number): OciState => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
   const undo = () => {
-    if (launched?.initPid) {
-      try {
-        process.kill(launched.initPid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    cgroups.killAll();
+    const init = launched?.initPid || owner?.pid;
+    if (init) signalPids([init], "SIGKILL");
+    cgroups.killAll(owner);
     cgroups.destroy();
     removeContainerDir(o.root, o.id);
   };
@@ -151,6 +150,8 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
       onHookPoint: async (pid) => {
+        // Known before launch returns: a failing hook must still let undo find the init.
+        owner = { pid, pidStartTime: procStartTime(pid) ?? "", ns: initNamespaces(pid, o.spec) };
         // prestart (deprecated, same moment) and createRuntime: host side, init paused.
         await runHooks("prestart", o.spec.hooks?.prestart, ociState("creating", pid));
         await runHooks("createRuntime", o.spec.hooks?.createRuntime, ociState("creating", pid));
@@ -158,10 +159,13 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       },
     });
     mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");
+    if (launched.initPid && owner?.pid !== launched.initPid) {
+      owner = { pid: launched.initPid, pidStartTime: procStartTime(launched.initPid) ?? "", ns: initNamespaces(launched.initPid, o.spec) };
+    }
     if (launched.error) throw launched.error;
     const state: ContainerState = {
       ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
-      pidStartTime: procStartTime(launched.initPid) ?? "", bundle: o.bundle, rootfs,
+      pidStartTime: owner?.pidStartTime ?? "", ns: owner?.ns, bundle: o.bundle, rootfs,
       created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
       cgroup: cgroups.stateInfo(), hooks: o.spec.hooks,
     };
@@ -196,7 +200,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   created = await createContainer(o, mode);
   if (!created) return 0; // dry run
   for (const s of pending) created.launched.kill(s);
-  const { launched, cgroups } = created;
+  const { launched, cgroups, state: saved } = created;
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
@@ -206,7 +210,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const code = await launched.exited;
   mark("container exited");
   if (!o.keep) {
-    cgroups.killAll();
+    cgroups.killAll(saved);
     cgroups.destroy();
     await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
