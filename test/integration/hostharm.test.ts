@@ -9,7 +9,9 @@
 // hierarchy the test did not make it in.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import { CAN_RUN, REPO } from "../helpers/bundle.ts";
+import os from "node:os";
+import { CAN_RUN, REPO, leftoverState, runIn } from "../helpers/bundle.ts";
+import type { Spec } from "../../src/runtime/spec/types.ts";
 import { detectLayout } from "../../src/runtime/cgroups/index.ts";
 
 const BUN = `${REPO}/node_modules/@oven/bun-linux-x64/bin/bun`;
@@ -157,4 +159,38 @@ describe.skipIf(!CAN_RUN || dirs.length === 0)("a container in an existing host 
     expect(codes(o)).toEqual(["run=0", "delete=0"]);
     expectHostUnharmed(o);
   }, T);
+});
+
+// Refused before anything runs. The values are the host's current ones, so even a regression
+// that applied them would change nothing; the exit status and the message show it.
+describe.skipIf(!CAN_RUN)("settings that would land in the caller's own namespaces are refused", () => {
+  const self = (t: string) => `/proc/${process.pid}/ns/${t}`;
+  const withNs = (s: Spec, type: string, path: string) => {
+    s.linux!.namespaces = [...s.linux!.namespaces!.filter((n) => n.type !== type), { type, path } as never];
+  };
+  const cur = (k: string) => fs.readFileSync(`/proc/sys/${k.replace(/\./g, "/")}`, "utf8").trim();
+  const cases: [string, (s: Spec) => void, string][] = [
+    ["net sysctl in the host's network namespace", (s) => {
+      withNs(s, "network", self("net"));
+      s.linux!.sysctl = { "net.ipv4.ip_forward": cur("net.ipv4.ip_forward") };
+    }, 'linux.sysctl["net.ipv4.ip_forward"]'],
+    ["ipc sysctl in the host's IPC namespace", (s) => {
+      withNs(s, "ipc", self("ipc"));
+      s.linux!.sysctl = { "kernel.shm_rmid_forced": cur("kernel.shm_rmid_forced") };
+    }, 'linux.sysctl["kernel.shm_rmid_forced"]'],
+    ["hostname in the host's UTS namespace", (s) => {
+      withNs(s, "uts", self("uts"));
+      s.hostname = os.hostname();
+    }, "hostname"],
+    ["uid 4294967295", (s) => (s.process!.user.uid = 4294967295), "process.user.uid"],
+  ];
+  for (const [name, edit, field] of cases) {
+    test(name, () => {
+      const r = runIn(["true"], edit);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(field);
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+      expect(leftoverState()).toEqual([]);
+    });
+  }
 });

@@ -11,6 +11,7 @@ import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { checkHostNamespaces } from "../spec/hostns.ts";
 import { initNamespaces, signalPids, type Owner } from "./signal.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { mark } from "../trace.ts";
@@ -94,6 +95,7 @@ export function writePidFile(file: string, pid: number): void {
 export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mode, fifoPath?: string): Promise<{ plan: Plan; rootfs: string }> {
   const spec = o.spec;
   if (!spec.process) throw configError("process", "config.json has no process to run");
+  checkHostNamespaces(spec);
   const rootfs = resolveRootfs(o.bundle, spec);
   const terminal = spec.process.terminal ?? false;
   if (terminal && mode !== "foreground" && !o.consoleSocket) {
