@@ -3,7 +3,7 @@
 import { BerthError } from "../errors.ts";
 import { candidatePids, detectLayout } from "../cgroups/index.ts";
 import { loadContainer } from "./lifecycle.ts";
-import { containerPids } from "./signal.ts";
+import { containerPids as ownPids } from "./signal.ts";
 
 /** The pids in the container's cgroup, sorted. A stopped container has none (as with runc, this
  *  is not an error: `ps` prints just the header, `ps --format json` prints null). */
@@ -12,7 +12,7 @@ export function containerPids(root: string, id: string): number[] {
   if (!l.state.cgroup) return l.status === "stopped" ? [] : [l.state.pid];
   // A joined host cgroup holds the host's processes too: show only the container's (signal.ts).
   const c = candidatePids(detectLayout(), l.state.cgroup);
-  return [...new Set([...c.owned, ...containerPids(l.state, { owned: [], joined: c.joined })])].sort((a, b) => a - b);
+  return [...new Set([...c.owned, ...ownPids(l.state, { owned: [], joined: c.joined })])].sort((a, b) => a - b);
 }
 
 /** runc's `ps --format json`: Go's encoding of a []int, where an empty (nil) list is null. */
