@@ -60,6 +60,14 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  // A failed "frozen" case may have left <parent>/empty frozen: thaw it (a write, not a signal).
+  for (const d of dirs) {
+    for (const [f, v] of [["freezer.state", "THAWED"], ["cgroup.freeze", "0"]]) {
+      try {
+        if (fs.existsSync(`${d}/empty/${f}`)) fs.writeFileSync(`${d}/empty/${f}`, v);
+      } catch { /* not writable in this hierarchy */ }
+    }
+  }
   for (const p of outside) p.kill("SIGKILL"); // only the sleeps this file started
   await Promise.all(outside.map((p) => p.exited));
   for (const d of [...dirs, ...strays()]) {
@@ -86,10 +94,10 @@ interface Outcome {
 
 function scenario(kase: string): Outcome {
   const r = Bun.spawnSync(
-    ["setsid", "unshare", "--pid", "--fork", "--mount", "--mount-proc", BUN, `${REPO}/test/integration/hostharm/scenario.ts`],
+    ["setsid", "unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", BUN, `${REPO}/test/integration/hostharm/scenario.ts`],
     {
       env: { ...process.env, NODE_ENV: "", HOSTHARM_PARENT: parent, HOSTHARM_DIRS: JSON.stringify(dirs), HOSTHARM_CASE: kase },
-      stdin: "ignore", stdout: "pipe", stderr: "pipe",
+      stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 50_000,
     },
   );
   const line = r.stdout.toString().trim().split("\n").pop() ?? "";
@@ -147,6 +155,12 @@ describe.skipIf(!CAN_RUN || dirs.length === 0)("a container in an existing host 
   test("a create that fails (createRuntime hook) undoes only its own", () => {
     const o = scenario("create-fail");
     expect(o.steps[0]!.code).not.toBe(0);
+    expectHostUnharmed(o);
+  }, T);
+  test("a pre-existing frozen cgroup is refused, and nothing is created", () => {
+    const o = scenario("frozen");
+    expect(o.steps[0]!.code).not.toBe(0);
+    expect(o.steps[0]!.stderr).toContain("frozen");
     expectHostUnharmed(o);
   }, T);
   test("without a pid namespace: kill --all kills the container's processes and only those", () => {

@@ -37,7 +37,12 @@ for (const d of dirs) fs.writeFileSync(`${d}/svc/cgroup.procs`, String(svc.pid))
 const steps: { cmd: string; code: number; stderr: string }[] = [];
 const id = uniqueId("hostharm");
 const systemd = kase.startsWith("systemd");
-const cgroupsPath = systemd ? `-.slice:x:${parent}` : `/${parent}`;
+const frozenCase = kase === "frozen";
+const cgroupsPath = systemd ? `-.slice:x:${parent}` : frozenCase ? `/${parent}/empty` : `/${parent}`;
+// A pre-existing frozen cgroup: the host's <parent>/empty, frozen here and thawed after.
+const freezer = dirs.find((d) => d.includes("/freezer/"));
+const freezeFile = freezer ? `${freezer}/empty/freezer.state` : `${dirs[dirs.length - 1]}/empty/cgroup.freeze`;
+const setFrozen = (on: boolean) => fs.writeFileSync(freezeFile, freezer ? (on ? "FROZEN" : "THAWED") : on ? "1" : "0");
 const run = (args: string[], detached = false) => {
   const r = berth(systemd ? ["--systemd-cgroup", ...args] : args, { detached });
   steps.push({ cmd: args[0]!, code: r.code, stderr: r.stderr.trim() });
@@ -91,6 +96,14 @@ switch (kase.replace(/^systemd-/, "")) {
     run(["resume", id]);
     run(["update", "--pids-limit", "7", id]);
     run(["delete", "--force", id]);
+    break;
+  case "frozen":
+    setFrozen(true);
+    try {
+      run(["create", ...bundle, id], true);
+    } finally {
+      setFrozen(false);
+    }
     break;
   case "create-fail":
     run(["create", ...bundle, id], true);
