@@ -102,6 +102,7 @@ function scenario(kase: string): Outcome {
   );
   const line = r.stdout.toString().trim().split("\n").pop() ?? "";
   if (r.exitCode !== 0 || !line.startsWith("{")) throw new Error(`scenario ${kase} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+  if (process.env.HOSTHARM_SHOW) console.log(kase, line);
   return JSON.parse(line);
 }
 
@@ -121,7 +122,7 @@ describe.skipIf(!CAN_RUN || dirs.length === 0)("a container in an existing host 
     test(`${prefix}run of a short command`, () => {
       const o = scenario(`${prefix}run`);
       expect(codes(o)).toEqual(["run=0"]);
-      expect(o.steps[0]!.stderr).toContain("already exists and has");
+      expect(o.steps[0]!.stderr).toContain("already exists and has processes");
       expectHostUnharmed(o);
     }, T);
     test(`${prefix}kill --all, then delete`, () => {

@@ -62,7 +62,7 @@ for (const mode of ["v1", "v2"] as const) {
       expect(cg.created).toEqual([]);
       expect(joinedDirs(cg).sort()).toEqual(mounts(m).map((d) => `${d}/svcparent`).sort());
       for (const h of cg.hierarchies) expect(h.foreignChildren?.sort()).toEqual(["empty", "svc"]);
-      expect(cg.warnings.join("\n")).toContain("1 process(es)");
+      expect(cg.warnings.join("\n")).toContain("has processes");
     });
 
     test("a limit that would land on it is refused, naming the field, and nothing is written", () => {

@@ -191,17 +191,16 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
       });
   }
 
+  const busy: string[] = [];
   try {
     for (const h of hierarchies) {
       mkdirAll(fs, h, cg.created);
       h.owned = cg.created.includes(h.dir);
       if (!h.owned) {
         h.foreignChildren = safeSubdirs(fs, h.dir);
-        const n = new Set(walkPids(fs, h.dir)).size;
-        if (n > 0)
-          cg.warnings.push(
-            `cgroup ${h.dir} already exists and has ${n} process(es): the container joins it, and berth will not signal them, set limits on, freeze or remove that cgroup`,
-          );
+        // Entries, not unique pids: inside a pid namespace every outside task reads as 0.
+        const n = walkPids(fs, h.dir).length;
+        if (n > 0) busy.push(`${h.dir} (${n})`);
       }
       if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h, cg.created);
       // On a pure v2 host every controller is enabled on the way down, as runc does. On a hybrid
@@ -210,6 +209,10 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
       // A joined cgroup is left as its owner configured it.
       if (h.version === 2 && h.owned) enableControllers(fs, h, cg.warnings, layout.mode === "v2" ? undefined : v2ControllersNeeded(linux));
     }
+    if (busy.length > 0)
+      cg.warnings.push(
+        `the container's cgroup already exists and has processes: ${busy.join(", ")}; the container joins it, and berth will not signal them, set limits on, freeze or remove it`,
+      );
     cg.warnings.push(...applyOwnedResources(layout, cg, linux?.resources));
   } catch (e) {
     removeCreated(fs, cg.created);
