@@ -162,13 +162,14 @@ describe("createCgroup (v1)", () => {
     expect(existsSync(`${root}/memory/job/7/ctr`)).toBe(false);
   });
 
-  test("refuses a cgroup that already has processes", () => {
+  test("joins a cgroup that already has processes, with a warning (as runc)", () => {
     const { layout, fake } = setup();
     const cg = createCgroup(layout, "c1", {});
     fake.addProc(cg.dirs[2]!, 4242);
-    const e = berthErr(() => createCgroup(layout, "c1", {}));
-    expect(e.field).toBe("linux.cgroupsPath");
-    expect(e.describe()).toContain("4242");
+    const again = createCgroup(layout, "c1", {});
+    expect(again.created).toEqual([]);
+    expect(again.hierarchies.every((h) => h.owned === false)).toBe(true);
+    expect(again.warnings.join("\n")).toContain("has processes");
   });
 });
 

@@ -1,12 +1,12 @@
 // Creating, freezing, inspecting and removing a container's cgroup in every hierarchy.
 
 import { readFileSync } from "node:fs";
-import type { Linux } from "../spec/types";
+import type { Linux, Resources } from "../spec/types";
 import { BerthError } from "../errors";
 import { cgroupError, errnoOf, realFs, sleepSync, type CgroupFs } from "./fsops";
 import { parseProcCgroup, v1Hierarchies, type CgroupLayout } from "./layout";
 import { pathInHierarchy, resolveCgroupPath } from "./path";
-import { applyResources } from "./resources";
+import { applyResources, type WriteRecord } from "./resources";
 import type { CgroupHierarchy, ContainerCgroup } from "./types";
 
 const fsOf = (layout: CgroupLayout): CgroupFs => layout.fs ?? realFs;
@@ -93,9 +93,11 @@ function mkdirAll(fs: CgroupFs, h: CgroupHierarchy, created: string[]): void {
 }
 
 /** cgroup v1 cpuset: a new cgroup starts with empty cpuset.cpus/mems and refuses tasks until
- *  they are set, so copy the parent's values into every level that is still empty. */
-function fillCpuset(fs: CgroupFs, h: CgroupHierarchy): void {
+ *  they are set, so copy the parent's values into every level this container created (a level
+ *  that already existed is someone else's to configure). */
+function fillCpuset(fs: CgroupFs, h: CgroupHierarchy, created: readonly string[]): void {
   for (const dir of levels(h)) {
+    if (!created.includes(dir)) continue;
     for (const file of ["cpuset.cpus", "cpuset.mems"]) {
       const cur = fs.read(`${dir}/${file}`).trim();
       if (cur !== "") continue;
@@ -179,26 +181,39 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
     warnings: [],
   };
 
-  // Refuse a cgroup that is already running processes: it belongs to someone else.
-  for (const dir of dirs) {
-    const pids = fs.exists(dir) ? readProcs(fs, dir) : [];
-    if (pids.length > 0)
-      throw cgroupError(`cgroup ${dir} already exists and has processes (${pids.slice(0, 5).join(", ")}${pids.length > 5 ? ", ..." : ""})`, {
+  // A cgroup that exists already is joined, not owned (see ownsDir). As runc: refuse one that is
+  // frozen (the init would hang in it), warn when it has processes.
+  for (const h of hierarchies) {
+    if (fs.exists(h.dir) && frozenDir(fs, h))
+      throw cgroupError(`the container's cgroup ${h.dir} already exists and is frozen`, {
         field: "linux.cgroupsPath",
-        hint: "another container (or a leftover of one) uses this cgroupsPath; pick another path or stop those processes",
+        hint: "thaw it first (freezer.state THAWED / cgroup.freeze 0), or give the container a cgroupsPath of its own",
       });
   }
 
+  const busy: string[] = [];
   try {
     for (const h of hierarchies) {
       mkdirAll(fs, h, cg.created);
-      if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h);
+      h.owned = cg.created.includes(h.dir);
+      if (!h.owned) {
+        h.foreignChildren = safeSubdirs(fs, h.dir);
+        // Entries, not unique pids: inside a pid namespace every outside task reads as 0.
+        const n = walkPids(fs, h.dir).length;
+        if (n > 0) busy.push(`${h.dir} (${n})`);
+      }
+      if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h, cg.created);
       // On a pure v2 host every controller is enabled on the way down, as runc does. On a hybrid
       // host the controllers live in v1: only those the spec needs from cgroup2 (hugetlb, or
       // `unified` keys) are enabled, so a container without them changes nothing host-wide.
-      if (h.version === 2) enableControllers(fs, h, cg.warnings, layout.mode === "v2" ? undefined : v2ControllersNeeded(linux));
+      // A joined cgroup is left as its owner configured it.
+      if (h.version === 2 && h.owned) enableControllers(fs, h, cg.warnings, layout.mode === "v2" ? undefined : v2ControllersNeeded(linux));
     }
-    cg.warnings.push(...applyResources(layout, cg, linux?.resources));
+    if (busy.length > 0)
+      cg.warnings.push(
+        `the container's cgroup already exists and has processes: ${busy.join(", ")}; the container joins it, and berth will not signal them, set limits on, freeze or remove it`,
+      );
+    cg.warnings.push(...applyOwnedResources(layout, cg, linux?.resources));
   } catch (e) {
     removeCreated(fs, cg.created);
     if (e instanceof BerthError) throw e;
@@ -206,6 +221,87 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
     throw cgroupError(`creating cgroup ${path} failed: ${(e as Error)?.message ?? String(e)}`, { errno });
   }
   return cg;
+}
+
+/** Did berth create this hierarchy's directory for the container? States written before
+ *  `owned` existed say it through `created`. */
+export function ownsHierarchy(cg: ContainerCgroup, h: CgroupHierarchy): boolean {
+  return h.owned ?? cg.created.includes(h.dir);
+}
+
+/** The directories of the container's cgroup that berth did not create (joined host cgroups). */
+export function joinedDirs(cg: ContainerCgroup): string[] {
+  return cg.hierarchies.filter((h) => !ownsHierarchy(cg, h)).map((h) => h.dir);
+}
+
+function safeSubdirs(fs: CgroupFs, dir: string): string[] {
+  try {
+    return fs.subdirs(dir);
+  } catch {
+    return [];
+  }
+}
+
+function walkPids(fs: CgroupFs, dir: string, out: number[] = []): number[] {
+  out.push(...readProcs(fs, dir));
+  for (const c of safeSubdirs(fs, dir)) walkPids(fs, `${dir}/${c}`, out);
+  return out;
+}
+
+function frozenDir(fs: CgroupFs, h: CgroupHierarchy): boolean {
+  const rd = (f: string) => {
+    try {
+      return fs.read(`${h.dir}/${f}`).trim();
+    } catch {
+      return "";
+    }
+  };
+  if (h.version === 1) return h.controllers.includes("freezer") && ["FROZEN", "FREEZING"].includes(rd("freezer.state"));
+  return rd("cgroup.freeze") === "1" || rd("cgroup.events").split("\n").some((l) => l.trim() === "frozen 1");
+}
+
+/**
+ * applyResources, but never onto a cgroup the container joined: a limit that would land on one
+ * is refused (it would constrain the host's processes there too, and a limit asked for and not
+ * enforced must not pass silently); device rules, which every engine sends, are skipped there
+ * with a warning. Used by createCgroup and `berth update`.
+ */
+export function applyOwnedResources(layout: CgroupLayout, cg: ContainerCgroup, resources: Resources | undefined, prefix = "linux.resources"): string[] {
+  const joined = new Set(joinedDirs(cg));
+  if (joined.size === 0 || !resources) return applyResources(layout, cg, resources, prefix);
+  const log: WriteRecord[] = [];
+  const refuse = (field: string, dir: string) =>
+    cgroupError(`${field} cannot be applied: ${dir} is an existing cgroup the container joined, not one berth created`, {
+      field,
+      hint: "berth writes limits only onto a cgroup it creates (they would bind the host's processes there too); give linux.cgroupsPath a path that does not exist yet, e.g. a child of this one, or drop the limit",
+    });
+  try {
+    applyResources(layout, cg, resources, prefix, { dryRun: true, log });
+  } catch (e) {
+    // e.g. a controller the joined cgroup does not offer: the real reason is that it is not ours.
+    if (e instanceof BerthError && e.field && !e.field.startsWith(`${prefix}.devices`)) throw refuse(e.field, [...joined].join(", "));
+    throw e;
+  }
+  const onJoined = log.filter((w) => joined.has(parentOf(w.file)));
+  const limit = onJoined.find((w) => !w.field.startsWith(`${prefix}.devices`));
+  if (limit) throw refuse(limit.field, parentOf(limit.file));
+  const warnings: string[] = [];
+  if (onJoined.length > 0)
+    warnings.push(
+      `${prefix}.devices: NOT enforced by the device cgroup: ${[...new Set(onJoined.map((w) => parentOf(w.file)))].join(", ")} is an existing cgroup the container joined, and berth does not change a cgroup it did not create`,
+    );
+  const fs = fsOf(layout);
+  const guarded: CgroupFs = {
+    mkdir: (p) => fs.mkdir(p),
+    rmdir: (p) => fs.rmdir(p),
+    write: (p, d) => {
+      if (!joined.has(parentOf(p))) fs.write(p, d);
+    },
+    read: (p) => fs.read(p),
+    exists: (p) => fs.exists(p),
+    subdirs: (p) => fs.subdirs(p),
+  };
+  return [...warnings, ...applyResources({ ...layout, fs: guarded }, cg, resources, prefix)];
 }
 
 function removeCreated(fs: CgroupFs, created: string[]): void {
@@ -262,7 +358,8 @@ export function destroyCgroup(layout: CgroupLayout, cg: ContainerCgroup, opts: D
     rmdirRetry(dir);
   };
 
-  for (const dir of cg.dirs) removeTree(dir);
+  // Only what berth created: a joined cgroup (and whatever is below it) is the host's.
+  for (const h of cg.hierarchies) if (ownsHierarchy(cg, h)) removeTree(h.dir);
   // Parents this container created, and Berth's own default parent (/berth, which whichever
   // container created it may already be gone): remove them if nothing else lives there now.
   const own = new Set(cg.dirs);
@@ -289,6 +386,29 @@ export function destroyCgroup(layout: CgroupLayout, cg: ContainerCgroup, opts: D
             : undefined,
     });
   }
+}
+
+/**
+ * The pids that are candidates for being the container's, by where they sit: `owned` are in a
+ * cgroup berth created for it (or below one), `joined` are directly in a joined cgroup or in a
+ * child cgroup of it that did not exist when the container joined. Pids the kernel shows as 0
+ * (tasks outside our pid namespace) are dropped. The caller still checks each one (signal.ts).
+ */
+export function candidatePids(layout: CgroupLayout, cg: ContainerCgroup): { owned: number[]; joined: number[] } {
+  const fs = fsOf(layout);
+  const owned = new Set<number>();
+  const joined = new Set<number>();
+  for (const h of cg.hierarchies) {
+    if (ownsHierarchy(cg, h)) {
+      for (const p of walkPids(fs, h.dir)) owned.add(p);
+      continue;
+    }
+    for (const p of readProcs(fs, h.dir)) joined.add(p);
+    const foreign = new Set(h.foreignChildren ?? safeSubdirs(fs, h.dir));
+    for (const c of safeSubdirs(fs, h.dir)) if (!foreign.has(c)) for (const p of walkPids(fs, `${h.dir}/${c}`)) joined.add(p);
+  }
+  const ok = (p: number) => Number.isInteger(p) && p > 0;
+  return { owned: [...owned].filter(ok).sort((a, b) => a - b), joined: [...joined].filter((p) => ok(p) && !owned.has(p)).sort((a, b) => a - b) };
 }
 
 /** All pids in the container's cgroup and its child cgroups, from every hierarchy, sorted. */
@@ -323,6 +443,12 @@ export function freeze(layout: CgroupLayout, cg: ContainerCgroup, frozen: boolea
   const deadline = Date.now() + (opts.timeoutMs ?? 5000);
   const v1 = cg.hierarchies.find((h) => h.version === 1 && h.controllers.includes("freezer"));
   const v2 = cg.hierarchies.find((h) => h.version === 2);
+  const target = v1 ?? v2;
+  if (target && !ownsHierarchy(cg, target))
+    throw cgroupError(`cannot ${frozen ? "freeze" : "thaw"} ${target.dir}: it is an existing cgroup the container joined, not one berth created`, {
+      field: "linux.cgroupsPath",
+      hint: `${frozen ? "freezing" : "thawing"} it would ${frozen ? "freeze" : "thaw"} every process in it, the host's too; berth pauses only containers in a cgroup of their own (a cgroupsPath that does not exist yet)`,
+    });
   const write = (file: string, value: string) => {
     try {
       fs.write(file, value);

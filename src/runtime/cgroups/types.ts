@@ -14,6 +14,14 @@ export interface CgroupHierarchy {
   path: string;
   /** mountpoint + path: the directory on the host. */
   dir: string;
+  /** true: createCgroup made `dir` for this container; false: the directory already existed and
+   *  the container joined it (a host cgroup such as /system.slice). Berth never writes limits
+   *  onto, freezes or removes a joined cgroup. Absent in a plan, and in states written before
+   *  this field existed (then `created` tells: see ownsDir in manager.ts). */
+  owned?: boolean;
+  /** For a joined dir: the child cgroups that existed when the container joined it. Their
+   *  processes are not the container's and are never signalled. */
+  foreignChildren?: string[];
 }
 
 export interface ContainerCgroup {

@@ -5,9 +5,10 @@ import type { Mount, Spec } from "../spec/types.ts";
 import type { ExpandedMount } from "../plan/compile.ts";
 import { MS } from "../linux.ts";
 import {
-  cgroupMounts, createCgroup, destroyCgroup, detectLayout, listPids, planHierarchies, resolveCgroupPath,
+  candidatePids, cgroupMounts, createCgroup, destroyCgroup, detectLayout, planHierarchies, resolveCgroupPath,
   type CgroupLayout, type ContainerCgroup,
 } from "../cgroups/index.ts";
+import { containerPids, signalPids, type Owner } from "./signal.ts";
 
 export class CgroupSetup {
   private layout: CgroupLayout;
@@ -53,14 +54,10 @@ export class CgroupSetup {
     this.cg = createCgroup(this.layout, this.id, this.spec.linux, { systemdCgroup: this.systemd });
   }
 
-  /** Processes left in the cgroup when the init is gone (no pid namespace of its own). */
-  killAll(): void {
+  /** SIGKILL the container's processes left in its cgroups (signal.ts decides which are its). */
+  killAll(owner: Owner | undefined): void {
     if (!this.cg) return;
-    for (const pid of listPids(this.layout, this.cg)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch { /* gone already */ }
-    }
+    signalPids(containerPids(owner, candidatePids(this.layout, this.cg)), "SIGKILL");
   }
 
   destroy(): void {

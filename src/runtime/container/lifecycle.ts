@@ -9,6 +9,7 @@ import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
 import { SIGNALS } from "../linux.ts";
+import { containerPids, mayEverSignal, signalPids } from "./signal.ts";
 
 export interface Loaded {
   dir: string;
@@ -102,18 +103,18 @@ export async function killContainer(root: string, id: string, signal: number, al
       phase: "kill", hint: "wait for `berth create` to finish, or `berth delete --force` it",
     });
   }
+  if (!mayEverSignal(l.state.pid)) {
+    throw new BerthError(`cannot kill container ${JSON.stringify(id)}: its state names pid ${l.state.pid}, which berth never signals`, {
+      phase: "kill", hint: "the state file is damaged; `berth delete --force` removes the container",
+    });
+  }
   const pids = new Set<number>([l.state.pid]);
   if (all && l.state.cgroup) {
-    const { detectLayout, listPids } = await cgroupsModule();
-    for (const p of listPids(detectLayout(), l.state.cgroup)) pids.add(p);
+    const { detectLayout, candidatePids } = await cgroupsModule();
+    for (const p of containerPids(l.state, candidatePids(detectLayout(), l.state.cgroup))) pids.add(p);
   }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw new BerthError(`kill ${pid}: ${(e as Error).message}`, { phase: "kill" });
-    }
-  }
+  const err = signalPids(pids, signal);
+  if (err) throw new BerthError(err.message, { phase: "kill" });
   // A paused container's processes only see SIGKILL once thawed... SIGKILL works on frozen
   // tasks on cgroup v2 and v1 alike; other signals wait for `resume`, as with runc.
 }
@@ -144,37 +145,25 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     }
     const cg = l.state.cgroup ? await cgroupsModule() : undefined;
     const layout = cg?.detectLayout();
+    const victims = () => (cg && layout && l.state.cgroup ? containerPids(l.state, cg.candidatePids(layout, l.state.cgroup)) : []);
     if (l.status !== "stopped") {
-      // created (its init waits on the fifo), or --force: kill everything in the container.
-      if (cg && layout && l.state.cgroup) {
-        if (l.status === "paused") {
-          try {
-            cg.freeze(layout, l.state.cgroup, false);
-          } catch { /* killing below works on frozen tasks too */ }
-        }
-        for (const pid of cg.listPids(layout, l.state.cgroup)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch { /* gone */ }
-        }
+      // created (its init waits on the fifo), or --force: kill the container. With a pid
+      // namespace of its own, killing the init kills everything in it.
+      if (cg && layout && l.state.cgroup && l.status === "paused") {
+        try {
+          cg.freeze(layout, l.state.cgroup, false);
+        } catch { /* killing below works on frozen tasks too */ }
       }
       if (l.state.creating) killCreating(l.state);
-      if (l.state.pid > 1 && initAlive(l.state)) {
-        try {
-          process.kill(l.state.pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
+      signalPids(l.state.ns?.pid ? [] : victims(), "SIGKILL");
+      if (initAlive(l.state)) signalPids([l.state.pid], "SIGKILL");
       if (!waitGone(l.state, 5000)) {
         throw new BerthError(`container ${JSON.stringify(id)}: its init (pid ${l.state.pid}) did not die after SIGKILL`, { phase: "delete", hint: "it may be stuck in the kernel (D state); try again" });
       }
     }
     if (cg && layout && l.state.cgroup) {
       // Processes left behind when the container had no pid namespace of its own.
-      for (const pid of cg.listPids(layout, l.state.cgroup)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
+      signalPids(victims(), "SIGKILL");
       cg.destroyCgroup(layout, l.state.cgroup);
     }
     // A create that never finished never ran the container: no poststop for it.

@@ -1,15 +1,18 @@
 // `berth ps`: the processes of a container (every pid in its cgroup, from every hierarchy), and
 // the filtering of the host's `ps` output to them, as runc does it (docker top relies on this).
 import { BerthError } from "../errors.ts";
-import { detectLayout, listPids } from "../cgroups/index.ts";
+import { candidatePids, detectLayout } from "../cgroups/index.ts";
 import { loadContainer } from "./lifecycle.ts";
+import { containerPids as ownPids } from "./signal.ts";
 
 /** The pids in the container's cgroup, sorted. A stopped container has none (as with runc, this
  *  is not an error: `ps` prints just the header, `ps --format json` prints null). */
 export function containerPids(root: string, id: string): number[] {
   const l = loadContainer(root, id);
   if (!l.state.cgroup) return l.status === "stopped" ? [] : [l.state.pid];
-  return listPids(detectLayout(), l.state.cgroup);
+  // A joined host cgroup holds the host's processes too: show only the container's (signal.ts).
+  const c = candidatePids(detectLayout(), l.state.cgroup);
+  return [...new Set([...c.owned, ...ownPids(l.state, { owned: [], joined: c.joined })])].sort((a, b) => a - b);
 }
 
 /** runc's `ps --format json`: Go's encoding of a []int, where an empty (nil) list is null. */

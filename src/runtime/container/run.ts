@@ -13,6 +13,8 @@ import { claimId, procStartTime, removeContainerDir, writeState, type ContainerS
 import { lockContainer } from "../state/lock.ts";
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
+import { checkHostNamespaces } from "../spec/hostns.ts";
+import { initNamespaces, signalPids, type Owner } from "./signal.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { checkLsm } from "./lsm.ts";
 import { mark } from "../trace.ts";
@@ -115,6 +117,7 @@ export function writePidFile(file: string, pid: number): void {
 export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mode, fifoPath?: string): Promise<{ plan: Plan; rootfs: string }> {
   const spec = o.spec;
   if (!spec.process) throw configError("process", "config.json has no process to run");
+  checkHostNamespaces(spec);
   const rootfs = resolveRootfs(o.bundle, spec);
   const terminal = spec.process.terminal ?? false;
   if (terminal && mode !== "foreground" && !o.consoleSocket) {
@@ -158,16 +161,14 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   let launched: Launched | undefined;
   let release: (() => void) | undefined;
   let pidFileWritten = false;
+  let owner: Owner | undefined;
   const ociState = (status: string, pid?: number): OciState => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
   const undo = () => {
-    if (launched?.initPid && launched.initPid > 1) {
-      try {
-        process.kill(launched.initPid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    cgroups.killAll();
+    const init = launched?.initPid || owner?.pid;
+    if (init) signalPids([init], "SIGKILL");
+    cgroups.killAll(owner);
     cgroups.destroy();
     removeContainerDir(o.root, o.id);
     if (pidFileWritten) fs.rmSync(path.resolve(o.pidFile!), { force: true });
@@ -207,6 +208,8 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         state.pidStartTime = procStartTime(pid) ?? "";
       }),
       onHookPoint: async (pid) => {
+        // Known before launch returns: a failing hook must still let undo find the init.
+        owner = { pid, pidStartTime: procStartTime(pid) ?? "", ns: initNamespaces(pid, o.spec) };
         // prestart (deprecated, same moment) and createRuntime: host side, init paused.
         await runHooks("prestart", o.spec.hooks?.prestart, ociState("creating", pid));
         await runHooks("createRuntime", o.spec.hooks?.createRuntime, ociState("creating", pid));
@@ -217,6 +220,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         // for good before it may outlive us.
         state.pid = pid;
         state.pidStartTime = procStartTime(pid) ?? "";
+        state.ns = initNamespaces(pid, o.spec);
         state.cgroup = cgroups.stateInfo();
         delete state.creating;
         // The process (or, for exec, its config) as created: `berth exec` starts from it.
@@ -229,6 +233,9 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       },
     });
     mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");
+    if (launched.initPid && owner?.pid !== launched.initPid) {
+      owner = { pid: launched.initPid, pidStartTime: procStartTime(launched.initPid) ?? "", ns: initNamespaces(launched.initPid, o.spec) };
+    }
     if (launched.error) throw launched.error;
     return { launched, state, cgroups, dir };
   } catch (e) {
@@ -259,7 +266,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   created = await createContainer(o, mode);
   if (!created) return 0; // dry run
   for (const s of pending) created.launched.kill(s);
-  const { launched, cgroups } = created;
+  const { launched, cgroups, state: saved } = created;
   const state = (status: string) => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid: launched.initPid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
   });
@@ -269,7 +276,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const code = await launched.exited;
   mark("container exited");
   if (!o.keep) {
-    cgroups.killAll();
+    cgroups.killAll(saved);
     cgroups.destroy();
     await runHooks("poststop", o.spec.hooks?.poststop, state("stopped"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);

@@ -8,7 +8,7 @@
 // rdma, ...) are ignored (a --debug line names them). A value of 0 (or "") means "leave as it is".
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
-import { applyResources, detectLayout } from "../cgroups/index.ts";
+import { applyOwnedResources, detectLayout } from "../cgroups/index.ts";
 import type { Resources, Spec } from "../spec/types.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { containerDir } from "../state/index.ts";
@@ -261,7 +261,7 @@ export function updateContainer(root: string, id: string, requested: Resources, 
     const rename = (s: string) => (o.fromFlags ? renameFields(s, FLAG_FIELDS) : s);
     let warnings: string[];
     try {
-      warnings = applyResources(detectLayout(), l.state.cgroup, upd, "resources");
+      warnings = applyOwnedResources(detectLayout(), l.state.cgroup, upd, "resources");
     } catch (e) {
       if (e instanceof BerthError) {
         if (e.field) e.field = rename(e.field);

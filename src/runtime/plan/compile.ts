@@ -20,6 +20,7 @@ import { describeFlags, parseMountOptions, propagationFlag, recursiveOptions } f
 import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
 import { addProcessSteps, type SeccompNotify } from "./process.ts";
+import { sysctlNamespace } from "../spec/hostns.ts";
 
 /** A mount the cgroups module expands a `cgroup` mount into. */
 export interface ExpandedMount {
@@ -70,17 +71,6 @@ const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
 // The executor counts a hook timeout in milliseconds in a C long: a spec timeout up to 2^63 s
 // would overflow it. 2^31 s (68 years) is as good as no timeout.
 const MAX_HOOK_TIMEOUT_S = 2 ** 31 - 1;
-
-
-
-/** Sysctls are only safe to set when the namespace they belong to is the container's own. */
-function sysctlNamespace(key: string): "ipc" | "network" | "uts" | undefined {
-  if (/^kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)$/.test(key)) return "ipc";
-  if (key.startsWith("fs.mqueue.")) return "ipc";
-  if (key.startsWith("net.")) return "network";
-  if (key === "kernel.hostname" || key === "kernel.domainname") return "uts";
-  return undefined;
-}
 
 
 

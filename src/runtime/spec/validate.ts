@@ -448,6 +448,14 @@ function validateRoot(v: Validator, spec: Obj): void {
 // ---------------------------------------------------------------------------------------------
 // process
 
+/** 4294967295 is (uid_t)-1: setresuid/setresgid/setgroups read it as "leave unchanged", so the
+ *  process would silently keep running as root (runc refuses it too). */
+function notMinusOne(n: number, field: string, kind: "uid" | "gid"): void {
+  if (n >= 0xffffffff) {
+    fail(field, `${kind} ${n} is (${kind}_t)-1, which the kernel reads as "unchanged": the process would run as root`, `use a real ${kind} below 4294967295`);
+  }
+}
+
 function validateProcess(v: Validator, p: Obj, path: string): void {
   v.keys(p, path, K_PROCESS);
   v.optBoolean(p, "terminal", path);
@@ -464,8 +472,7 @@ function validateProcess(v: Validator, p: Obj, path: string): void {
   const user = v.object(v.req(p, "user", path), `${path}.user`);
   const up = `${path}.user`;
   v.keys(user, up, K_USER);
-  v.integer(v.req(user, "uid", up), `${up}.uid`, UINT32);
-  v.integer(v.req(user, "gid", up), `${up}.gid`, UINT32);
+  for (const k of ["uid", "gid"] as const) notMinusOne(v.integer(v.req(user, k, up), `${up}.${k}`, UINT32), `${up}.${k}`, k);
   const umask = v.opt(user, "umask");
   if (umask !== undefined) {
     const n = v.integer(umask, `${up}.umask`, UINT32);
@@ -474,7 +481,7 @@ function validateProcess(v: Validator, p: Obj, path: string): void {
     }
   }
   const gids = v.optArray(user, "additionalGids", up);
-  gids?.forEach((g, i) => v.integer(g, `${up}.additionalGids[${i}]`, UINT32));
+  gids?.forEach((g, i) => notMinusOne(v.integer(g, `${up}.additionalGids[${i}]`, UINT32), `${up}.additionalGids[${i}]`, "gid"));
   v.optString(user, "username", up);
 
   // args: at least one entry is REQUIRED on non-Windows platforms.

@@ -19,6 +19,9 @@ export interface ContainerState {
   owner: string;
   annotations: Record<string, string>;
   cgroup?: ContainerCgroup;
+  /** "dev:ino" of the init's pid and mount namespaces, recorded only for the namespaces the
+   *  container made itself: what tells its processes from the host's (container/signal.ts). */
+  ns?: { pid?: string; mnt?: string };
   /** hooks from the config, for start (poststart) and delete (poststop): also in the saved
    *  config.json, but that one carries the whole seccomp profile, too much to parse on `start` */
   hooks?: import("../spec/types.ts").Hooks;
