@@ -80,6 +80,8 @@ export class Engine {
     const engine = new Engine(config, db, id, wired.images, containers, wired.monitor);
     wired.images.service.onEvent = (e) => engine.events.publish("image", e.Action, e.id, e.name ? { name: e.name } : {});
     await containers.reconcile();
+    const swept = wired.rootfs.sweep(new Set(containers.list().map((c) => c.id)));
+    if (swept.length) log.info(`removed ${swept.length} root filesystem(s) of containers no longer in the store`);
     log.info(`loaded ${containers.list().length} container(s), ${wired.images.count()} image(s)`);
     return engine;
   }

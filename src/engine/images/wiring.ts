@@ -34,7 +34,7 @@ function dirSize(dir: string): number {
   return Number(r.stdout.toString().split("\t")[0]) || 0;
 }
 
-export function openImages(db: Database, cfg: DaemonConfig): { images: Images; rootfs: RootfsDeps; buildSpec: SpecBuilder; monitor: MonitorApi } {
+export function openImages(db: Database, cfg: DaemonConfig): { images: Images; rootfs: RootfsDeps & { sweep(keep: Set<string>): string[] }; buildSpec: SpecBuilder; monitor: MonitorApi } {
   const svc = new ImageService(db, cfg.dataRoot);
   const roots = new RootfsManager(svc, cfg.dataRoot);
   const filters = (f: Map<string, string[]>) => Object.fromEntries(f);
@@ -81,9 +81,11 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
       return roots.exportTar(containerId) as unknown as AsyncIterable<Uint8Array>;
     },
   };
-  const rootfs: RootfsDeps = {
-    prepare: (id, imageId) => roots.prepare(id, imageId),
-    remove: (id) => roots.remove(id),
+  const rootfs = {
+    prepare: (id: string, imageId: string) => roots.prepare(id, imageId),
+    remove: (id: string) => roots.remove(id),
+    /** root filesystems of containers the store no longer has (a crash between the two) */
+    sweep: (keep: Set<string>) => roots.sweep(keep),
   };
   return { images, rootfs, buildSpec: makeSpecBuilder({ bridgeAs: "none-quiet" }), monitor: monitorApi };
 }

@@ -20,7 +20,7 @@ export function header(type: number, length: number): Buffer {
 }
 
 class Conn implements MonitorConn {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private frameCbs: ((t: number, p: Buffer) => void)[] = [];
   private closeCbs: (() => void)[] = [];
   private closed = false;
