@@ -1,6 +1,6 @@
 // berthd's pure parts: flags and daemon.json, the router, names, create-body checks, ps filters,
 // status wording, json-file reading, detach keys.
-import { describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import { loadConfig, parseSize } from "../../src/engine/daemon/config.ts";
@@ -16,7 +16,7 @@ import { frame, parseDetachKeys } from "../../src/engine/containers/attach.ts";
 import { ApiError } from "../../src/engine/errors.ts";
 
 const tmp = fs.mkdtempSync(`${os.tmpdir()}/berth-engine-unit-`);
-process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function apiErr(fn: () => unknown): ApiError {
   try {
