@@ -6,6 +6,7 @@ import { containerDir, readState, removeContainerDir, type ContainerState } from
 import { containerStatus, initAlive, type Status } from "../state/status.ts";
 import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
+import { startAndWatch } from "./start-watch.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
 import { SIGNALS } from "../linux.ts";
 
@@ -68,9 +69,12 @@ export async function startContainer(root: string, id: string, sinks: Sinks = st
       const code = (e as NodeJS.ErrnoException).code;
       throw new BerthError(`cannot start container ${JSON.stringify(id)}: ${code === "ENXIO" ? "its init is not running" : (e as Error).message}`, { phase: "start", errno: code });
     }
-    fs.writeSync(fd, "0");
-    fs.closeSync(fd);
-    fs.rmSync(fifo, { force: true });
+    try {
+      // Returns once the container process runs; throws what stopped it otherwise.
+      startAndWatch(fifo, fd, l.state.pid, l.dir);
+    } finally {
+      fs.rmSync(fifo, { force: true });
+    }
     await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }).catch(warner(sinks));
   } finally {
     release();

@@ -12,6 +12,7 @@ import { claimId, procStartTime, removeContainerDir, writeState, type ContainerS
 import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
+import { START_STEPS_FILE, startSteps } from "./start-watch.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -168,6 +169,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     writeState(dir, state);
     // The process (or, for exec, its config) as created: `berth exec` starts from it.
     fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
+    if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
     if (o.pidFile) writePidFile(o.pidFile, launched.initPid);
     return { launched, state, cgroups, dir };
   } catch (e) {
