@@ -38,7 +38,7 @@ enum op {
 	OP_BECOME_ROOT = 21,   /* setresuid/gid(0) inside a new user namespace */
 	OP_LOOPBACK_UP = 22,
 	OP_PROPAGATION = 23,   /* s:target i:flags */
-	OP_ROOTFS = 24,        /* s:path                               bind it onto itself; mounts resolve inside it */
+	OP_ROOTFS = 24,        /* s:path i:parent-private                            bind it onto itself; mounts resolve inside it */
 	OP_MOUNT = 25,         /* s:source s:dest s:fstype i:flags s:data i:mkdir(0 dir,1 file,2 none)
 	                          i:extra-resolve i:propagation i:bind-remount-flags */
 	OP_SYMLINK = 26,       /* s:target s:linkpath(in rootfs) */

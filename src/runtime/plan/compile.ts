@@ -166,11 +166,16 @@ export function compilePlan(input: CompileInput): Plan {
     throw configError("linux.rootfsPropagation", `unknown propagation "${linux.rootfsPropagation}"`);
   }
   // Host mounts must not see what we do: make the whole tree a slave (or what the spec asks).
-  const baseProp = rootProp && (rootProp & (MS.SHARED | MS.SLAVE)) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
+  // "shared" keeps the tree's peers with the host (so rshared bind mounts stay bidirectional, as
+  // docker's bind-propagation expects), but the mount holding the rootfs becomes private first:
+  // the rootfs bind then has no host peer, and pivot_root accepts it (it refuses shared mounts).
+  const shared = rootProp !== undefined && (rootProp & MS.SHARED) !== 0;
+  const baseProp = shared ? rootProp : rootProp && (rootProp & MS.SLAVE) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
   add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
-    `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : rootProp && (rootProp & MS.SHARED) ? "shared" : "a slave"} of the host's (rootfs propagation)`,
+    `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : shared ? "shared" : "a slave"} of the host's (rootfs propagation)`,
     "linux.rootfsPropagation");
-  add("rootfs", { path: rootfs }, `bind the rootfs ${rootfs} onto itself`, "root.path");
+  add("rootfs", { path: rootfs, parentPrivate: shared ? 1 : 0 },
+    `${shared ? "make the mount holding the rootfs private, then " : ""}bind the rootfs ${rootfs} onto itself`, "root.path");
 
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
@@ -267,11 +272,13 @@ export function compilePlan(input: CompileInput): Plan {
     add("hookPoint", {}, `pause for berth to run ${hooks.prestart?.length ?? 0} prestart and ${hooks.createRuntime?.length ?? 0} createRuntime hooks`, "hooks");
   }
   runHooks("createContainer");
-  if (rootProp !== undefined && rootProp & (MS.SHARED | MS.UNBINDABLE)) {
+  if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
     add("propagation", { target: rootfs, flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
   }
   add("pivot", { noPivot: input.noPivot ? 1 : 0 },
     input.noPivot ? "move the rootfs to / and chroot into it (--no-pivot)" : "pivot_root into the rootfs and detach the old root");
+  // pivot_root refuses a shared new root: the root becomes shared only once it is the root.
+  if (shared) add("propagation", { target: "/", flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
 
   // ---- console, names, sysctls, masks --------------------------------------------------------
   if (proc.terminal) {

@@ -25,7 +25,7 @@ export const OPS = {
   becomeRoot: { code: 21, stage: "init", fields: [] },
   loopbackUp: { code: 22, stage: "init", fields: [] },
   propagation: { code: 23, stage: "init", fields: [["target", "s"], ["flags", "i"]] },
-  rootfs: { code: 24, stage: "init", fields: [["path", "s"]] },
+  rootfs: { code: 24, stage: "init", fields: [["path", "s"], ["parentPrivate", "i"]] },
   mount: {
     code: 25,
     stage: "init",
