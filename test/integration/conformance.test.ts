@@ -43,3 +43,74 @@ describe("rootfsPropagation shared / rshared", () => {
     });
   }
 });
+
+describe("uts namespace joined by path", () => {
+  it("sets the hostname in the joined namespace, as runc does, and not on the host", () => {
+    const hostBefore = fs.readFileSync("/proc/sys/kernel/hostname", "utf8");
+    const holder = Bun.spawn(["unshare", "--uts", "sleep", "30"]);
+    try {
+      for (let i = 0; i < 200 && fs.readlinkSync(`/proc/${holder.pid}/ns/uts`) === fs.readlinkSync("/proc/self/ns/uts"); i++) Bun.sleepSync(5);
+      const b = makeBundle(["hostname"], (s) => {
+        s.hostname = "joined-uts";
+        s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "uts" ? { type: "uts", path: `/proc/${holder.pid}/ns/uts` } : n));
+      });
+      try {
+        const r = berth(["run", "--bundle", b.dir, uniqueId("uts")]);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toBe("joined-uts\n");
+        expect(fs.readFileSync("/proc/sys/kernel/hostname", "utf8")).toBe(hostBefore);
+      } finally {
+        b.cleanup();
+      }
+    } finally {
+      holder.kill(9);
+    }
+  });
+
+  it("refuses to set the hostname in berth's own (the host's) uts namespace", () => {
+    const hostBefore = fs.readFileSync("/proc/sys/kernel/hostname", "utf8");
+    const b = makeBundle(["hostname"], (s) => {
+      s.hostname = "must-not-rename-host";
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "uts" ? { type: "uts", path: `/proc/${process.pid}/ns/uts` } : n));
+    });
+    try {
+      const r = berth(["run", "--bundle", b.dir, uniqueId("uts")]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("[field hostname]");
+      expect(r.stderr).toContain("host's own");
+      expect(fs.readFileSync("/proc/sys/kernel/hostname", "utf8")).toBe(hostBefore);
+    } finally {
+      b.cleanup();
+    }
+  });
+});
+
+describe("config.json edited between create and start", () => {
+  it("changes neither the state nor what runs: berth uses the config from create time", () => {
+    const b = makeBundle(["sh", "-c", "echo original > /tmp/out"], (s) => {
+      s.annotations = { which: "original" };
+      s.root!.readonly = false;
+    });
+    const id = uniqueId("update");
+    try {
+      expect(berth(["create", "--bundle", b.dir, id], { detached: true }).code).toBe(0);
+      const before = JSON.parse(berth(["state", id]).stdout);
+      b.spec.process!.args = ["sh", "-c", "echo changed > /tmp/out"];
+      b.spec.annotations = { which: "changed" };
+      b.spec.hostname = "changed";
+      b.write();
+      expect(JSON.parse(berth(["state", id]).stdout)).toEqual(before);
+      expect(berth(["start", id], { detached: true }).code).toBe(0);
+      for (let i = 0; i < 400 && !fs.existsSync(`${b.dir}/rootfs/tmp/out`); i++) Bun.sleepSync(5);
+      for (let i = 0; i < 400 && JSON.parse(berth(["state", id]).stdout).status !== "stopped"; i++) Bun.sleepSync(5);
+      expect(fs.readFileSync(`${b.dir}/rootfs/tmp/out`, "utf8")).toBe("original\n");
+      const after = JSON.parse(berth(["state", id]).stdout);
+      expect(after.annotations).toEqual({ which: "original" });
+      expect({ ...after, status: "created", pid: before.pid }).toEqual(before);
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+});

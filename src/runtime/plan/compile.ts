@@ -37,6 +37,8 @@ export interface HostView {
   kind(path: string): "file" | "dir" | "other" | "missing";
   /** Read a file of the host (the rootfs's /etc/passwd, to find HOME); undefined if absent. */
   readFile(path: string): string | undefined;
+  /** Whether a namespace path is the one berth itself runs in (joining it changes nothing). */
+  isOwnNamespace?(path: string, type: "uts" | "network" | "ipc"): boolean;
 }
 
 export interface CompileInput {
@@ -285,12 +287,22 @@ export function compilePlan(input: CompileInput): Plan {
     const rows = proc.consoleSize?.height ?? 0, cols = proc.consoleSize?.width ?? 0;
     add("console", { rows, cols, bindConsole: devIsTmpfs ? 1 : 0 }, `create a pty in the container and make it the controlling terminal${devIsTmpfs ? ", bound on /dev/console" : ""}${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
   }
+  // A uts namespace joined by path is the container's too (runc sets the name there), unless it
+  // is the one berth itself runs in: that would rename the host.
+  const utsField = `linux.namespaces[${nsList.findIndex((n) => n.type === "uts")}]`;
+  const utsPath = nsList.find((n) => n.type === "uts")?.path;
+  const checkUts = (field: "hostname" | "domainname") => {
+    if (!has("uts")) throw configError(field, `cannot set the ${field} without a uts namespace of the container's own`, 'add {"type": "uts"} to linux.namespaces');
+    if (utsPath && host.isOwnNamespace?.(utsPath, "uts")) {
+      throw configError(field, `cannot set the ${field}: the uts namespace ${utsPath} (${utsField}) is the host's own`);
+    }
+  };
   if (spec.hostname !== undefined && spec.hostname !== "") {
-    if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');
+    checkUts("hostname");
     add("sethostname", { name: spec.hostname }, `set hostname to "${spec.hostname}"`, "hostname");
   }
   if (spec.domainname !== undefined && spec.domainname !== "") {
-    if (!isNew("uts")) throw configError("domainname", "cannot set the domainname without a new uts namespace");
+    checkUts("domainname");
     add("setdomainname", { name: spec.domainname }, `set domainname to "${spec.domainname}"`, "domainname");
   }
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
