@@ -348,6 +348,11 @@ static void stage1(struct plan *pl, uint32_t first)
 		case OP_MKNOD: do_mknod(s); break;
 		case OP_BIND_DEVICE: do_bind_device(s); break;
 		case OP_PIVOT: do_pivot(s); break;
+		case OP_CHROOT:
+			/* In the caller's mount namespace nothing may be moved or detached: chroot only. */
+			if (chdir(s->f[0].str) < 0 || chroot(".") < 0 || chdir("/") < 0)
+				fail(errno, 0);
+			break;
 		case OP_CONSOLE: do_console(s); break;
 		case OP_SETHOSTNAME:
 			if (sethostname(s->f[0].str, s->f[0].len) < 0)

@@ -66,6 +66,7 @@ enum op {
 	OP_HOOK_POINT = 49,    /* tell berth the namespaces exist; it runs createRuntime hooks and
 	                          answers with the state JSON hooks get on stdin */
 	OP_LOOKUP = 51,        /* s:argv0 s:PATH   find the program now, so create fails if it is missing */
+	OP_CHROOT = 52,        /* s:path   chroot there (no mount namespace of the container's own) */
 	OP_RUN_HOOK = 50,      /* s:path s:argv s:envp i:timeout(s)   a hook run by the init itself */
 };
 

@@ -114,3 +114,55 @@ describe("config.json edited between create and start", () => {
     }
   });
 });
+
+describe("no mount namespace of the container's own", () => {
+  const noMountNs = (s: Spec) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
+    s.linux!.maskedPaths = [];
+    s.linux!.readonlyPaths = [];
+  };
+  // The caller's mount namespace is a private one made for the test: a regression cannot
+  // leave mounts on the machine.
+  function inPrivateMountNs(script: string) {
+    const r = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script], {
+      stdout: "pipe", stderr: "pipe", env: { ...process.env, BERTH, ROOT: STATE_ROOT },
+    });
+    return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+
+  it("runs in the caller's mount namespace, chrooted, and leaves no mount behind (run, and run -d + exec + delete)", () => {
+    const b = makeBundle(["sh", "-c", "cat /etc/berth-marker; ls /proc/self/ns >/dev/null && echo proc-ok"], noMountNs);
+    fs.writeFileSync(`${b.dir}/rootfs/etc/berth-marker`, "inside-rootfs\n");
+    const id = uniqueId("nomnt");
+    try {
+      const r = inPrivateMountNs([
+        "before=$(cut -d' ' -f1,5 /proc/self/mountinfo | sort)",
+        `"$BERTH" --root "$ROOT" run --bundle ${b.dir} ${id}-a; echo "rc=$?"`,
+        `[ "$before" = "$(cut -d' ' -f1,5 /proc/self/mountinfo | sort)" ] && echo same-after-run`,
+        `sed -i 's/"cat \\/etc\\/berth-marker.*"/"sleep 30"/' ${b.dir}/config.json`,
+        `"$BERTH" --root "$ROOT" run -d --bundle ${b.dir} ${id}-b >/dev/null 2>&1 </dev/null; echo "rc-d=$?"`,
+        `"$BERTH" --root "$ROOT" exec ${id}-b cat /etc/berth-marker`,
+        `"$BERTH" --root "$ROOT" delete --force ${id}-b; echo "rc-del=$?"`,
+        `[ "$before" = "$(cut -d' ' -f1,5 /proc/self/mountinfo | sort)" ] && echo same-after-delete || cat /proc/self/mountinfo >&2`,
+      ].join("\n"));
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("inside-rootfs\nproc-ok\nrc=0\nsame-after-run\nrc-d=0\ninside-rootfs\nrc-del=0\nsame-after-delete\n");
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it("refuses masked and read-only paths (they would be mounted on the host), as runc does", () => {
+    const b = makeBundle(["true"], (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
+    });
+    try {
+      const r = berth(["run", "--bundle", b.dir, uniqueId("nomnt")]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("[field linux.maskedPaths]");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      b.cleanup();
+    }
+  });
+});

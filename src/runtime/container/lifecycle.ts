@@ -7,6 +7,7 @@ import { containerStatus, initAlive, type Status } from "../state/status.ts";
 import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
 import { startAndWatch } from "./start-watch.ts";
+import { detachRootfsBind } from "./host-mounts.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
 import { SIGNALS } from "../linux.ts";
 
@@ -175,6 +176,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       }
       cg.destroyCgroup(layout, l.state.cgroup);
     }
+    if (l.state.hostRootfsBind) detachRootfsBind(l.state.hostRootfsBind.path, l.state.hostRootfsBind.below);
     await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }).catch(warner(sinks));
     removeContainerDir(root, id);
   } finally {

@@ -13,6 +13,7 @@ import { launch, type Launched } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { START_STEPS_FILE, startSteps } from "./start-watch.ts";
+import { detachRootfsBind, mountBelowRootfs } from "./host-mounts.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -139,6 +140,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   }
   mark("plan ready");
   const dir = claimId(o.root, o.id);
+  const hostBind = o.spec.linux?.namespaces?.some((n) => n.type === "mount") ? undefined : { path: rootfs, below: mountBelowRootfs(rootfs) };
   let launched: Launched | undefined;
   const ociState = (status: string, pid?: number): OciState => ({
     ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle, annotations: o.spec.annotations ?? {},
@@ -151,6 +153,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     }
     cgroups.killAll();
     cgroups.destroy();
+    if (hostBind) detachRootfsBind(hostBind.path, hostBind.below);
     removeContainerDir(o.root, o.id);
   };
   try {
@@ -172,7 +175,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       ociVersion: o.spec.ociVersion, id: o.id, pid: launched.initPid,
       pidStartTime: procStartTime(launched.initPid) ?? "", bundle: o.bundle, rootfs,
       created: new Date().toISOString(), owner: "", annotations: o.spec.annotations ?? {},
-      cgroup: cgroups.stateInfo(), hooks: o.spec.hooks,
+      cgroup: cgroups.stateInfo(), hooks: o.spec.hooks, ...(hostBind ? { hostRootfsBind: hostBind } : {}),
     };
     writeState(dir, state);
     // The process (or, for exec, its config) as created: `berth exec` starts from it.
@@ -218,6 +221,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (!o.keep) {
     cgroups.killAll();
     cgroups.destroy();
+    if (created.state.hostRootfsBind) detachRootfsBind(created.state.hostRootfsBind.path, created.state.hostRootfsBind.below);
     await runHooks("poststop", o.spec.hooks?.poststop, state("stopped")).catch((e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
     mark("cleaned up");

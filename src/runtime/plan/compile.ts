@@ -98,9 +98,20 @@ export function compilePlan(input: CompileInput): Plan {
   const nsList = linux.namespaces ?? [];
   const has = (t: string) => nsList.some((n) => n.type === t);
   const isNew = (t: string) => nsList.some((n) => n.type === t && !n.path);
-  if (!has("mount")) {
-    throw configError("linux.namespaces", "no mount namespace: berth needs one to set up the rootfs",
-      'add {"type": "mount"} to linux.namespaces');
+  // Without a mount namespace of its own the container's mounts are made in the caller's: as
+  // runc, berth then binds the rootfs onto itself, mounts inside it and chroots, but never
+  // touches a mount outside the rootfs (no propagation change on /, no pivot_root), and the
+  // rootfs bind (with every mount under it) is detached again when the container is deleted.
+  const ownMountNs = has("mount");
+  if (!ownMountNs) {
+    for (const key of ["maskedPaths", "readonlyPaths"] as const) {
+      if (linux[key]?.length) {
+        throw configError(`linux.${key}`, `cannot restrict /proc and /sys paths without a mount namespace of the container's own`,
+          `add {"type": "mount"} to linux.namespaces, or empty linux.${key}`);
+      }
+    }
+    if (linux.rootfsPropagation) throw configError("linux.rootfsPropagation", "rootfs propagation needs a mount namespace of the container's own");
+    if (input.noPivot) throw configError("linux.namespaces", "--no-pivot moves the rootfs onto /: without a mount namespace of the container's own that would be the host's /");
   }
   if (has("time")) {
     const i = nsList.findIndex((n) => n.type === "time");
@@ -173,7 +184,7 @@ export function compilePlan(input: CompileInput): Plan {
   // the rootfs bind then has no host peer, and pivot_root accepts it (it refuses shared mounts).
   const shared = rootProp !== undefined && (rootProp & MS.SHARED) !== 0;
   const baseProp = shared ? rootProp : rootProp && (rootProp & MS.SLAVE) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
-  add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
+  if (ownMountNs) add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
     `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : shared ? "shared" : "a slave"} of the host's (rootfs propagation)`,
     "linux.rootfsPropagation");
   add("rootfs", { path: rootfs, parentPrivate: shared ? 1 : 0 },
@@ -277,7 +288,8 @@ export function compilePlan(input: CompileInput): Plan {
   if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
     add("propagation", { target: rootfs, flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
   }
-  add("pivot", { noPivot: input.noPivot ? 1 : 0 },
+  if (!ownMountNs) add("chroot", { path: rootfs }, `chroot into ${rootfs} (no mount namespace: the mounts stay in the caller's)`, "linux.namespaces");
+  else add("pivot", { noPivot: input.noPivot ? 1 : 0 },
     input.noPivot ? "move the rootfs to / and chroot into it (--no-pivot)" : "pivot_root into the rootfs and detach the old root");
   // pivot_root refuses a shared new root: the root becomes shared only once it is the root.
   if (shared) add("propagation", { target: "/", flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");

@@ -64,6 +64,7 @@ export const OPS = {
   waitFifo: { code: 45, stage: "init", fields: [] },
   cgroupWait: { code: 48, stage: "init", fields: [] },
   hookPoint: { code: 49, stage: "init", fields: [] },
+  chroot: { code: 52, stage: "init", fields: [["path", "s"]] },
   lookup: { code: 51, stage: "init", fields: [["argv0", "s"], ["path", "s"]] },
   runHook: { code: 50, stage: "init", fields: [["path", "s"], ["argv", "s"], ["envp", "s"], ["timeout", "i"]] },
   exec: { code: 46, stage: "init", fields: [["argv", "s"], ["envp", "s"], ["preserveFds", "i"]] },
