@@ -414,7 +414,9 @@ void do_readonly(struct step *s)
 	if (fd < 0)
 		fail(errno, 0);
 	fdpath(target, sizeof target, fd);
-	if (remount_bind(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+	/* Read-only, and otherwise the flags the path already has (as runc 1.1.5): adding nosuid,
+	 * nodev, noexec would make it differ from the same container under runc. */
+	if (remount_bind(target, MS_RDONLY | locked_flags(target)) < 0)
 		fail(errno, 0);
 	close(fd);
 }

@@ -166,3 +166,30 @@ describe("no mount namespace of the container's own", () => {
     }
   });
 });
+
+describe("inside the container, as under runc 1.1.5", () => {
+  const RUNC = "/usr/sbin/runc";
+  const itRunc = CAN_RUN && fs.existsSync(RUNC) ? test : test.skip;
+  // mount point, mount options, fstype and super options of every mount; /dev's symlinks
+  const script = "cut -d' ' -f5,6,9- /proc/self/mountinfo; ls -l /dev | grep -- '->' | sed 's/.* \\([^ ]* -> .*\\)/\\1/'";
+
+  itRunc("the same mounts and /dev links (except the documented /sys/fs/cgroup/unified)", () => {
+    const b = makeBundle(["sh", "-c", script]);
+    const runcRoot = fs.mkdtempSync(`${STATE_ROOT}-runc-`);
+    try {
+      const r = Bun.spawnSync([RUNC, "--root", runcRoot, "run", uniqueId("runc-cmp")], { cwd: b.dir, stdout: "pipe", stderr: "pipe" });
+      expect(r.exitCode).toBe(0);
+      const ours = berth(["run", "--bundle", b.dir, uniqueId("cmp")]);
+      expect(ours.stderr).toBe("");
+      const norm = (s: string) => s.split("\n").filter((l) => l && !l.startsWith("/sys/fs/cgroup/unified ")).sort();
+      expect(norm(ours.stdout)).toEqual(norm(r.stdout.toString()));
+      // the differences this test used to catch, named so a regression says which
+      expect(ours.stdout).toMatch(/^\/sys\/fs\/cgroup rw,/m);
+      expect(ours.stdout).toMatch(/^\/proc\/sys ro,relatime /m);
+      if (!fs.existsSync("/proc/kcore")) expect(ours.stdout).not.toContain("core -> /proc/kcore");
+    } finally {
+      fs.rmSync(runcRoot, { recursive: true, force: true });
+      b.cleanup();
+    }
+  });
+});

@@ -265,8 +265,9 @@ export function compilePlan(input: CompileInput): Plan {
     const links: [string, string][] = [
       ["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"],
       ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"],
-      ["/proc/kcore", "/dev/core"],
     ];
+    // runc links /dev/core only when the host kernel has /proc/kcore to point at.
+    if (host.kind("/proc/kcore") !== "missing") links.push(["/proc/kcore", "/dev/core"]);
     if (hasDevpts) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) add("symlink", { target, path }, `symlink ${path} -> ${target}`);
   }
