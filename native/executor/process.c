@@ -218,12 +218,14 @@ void do_lookup(struct step *s)
 	if (strchr(prog, '/')) {
 		if (stat(prog, &st) < 0)
 			fail(errno, 0);
-		if (S_ISDIR(st.st_mode) || access(prog, X_OK) < 0)
+		if (S_ISDIR(st.st_mode))
 			fail(EACCES, 0);
+		if (access(prog, X_OK) < 0) /* EPERM here is a seccomp profile, not the file */
+			fail(errno, 0);
 		snprintf(resolved, sizeof resolved, "%s", prog);
 		return;
 	}
-	int saw_eacces = 0;
+	int saw_eacces = 0, other_err = 0;
 	for (const char *p = path;;) {
 		const char *colon = strchrnul(p, ':');
 		size_t dl = (size_t)(colon - p);
@@ -238,6 +240,8 @@ void do_lookup(struct step *s)
 					snprintf(resolved, sizeof resolved, "%s", full);
 					return;
 				}
+				if (errno != EACCES && !other_err)
+					other_err = errno;
 				saw_eacces = 1;
 			}
 		}
@@ -245,7 +249,7 @@ void do_lookup(struct step *s)
 			break;
 		p = colon + 1;
 	}
-	fail(saw_eacces ? EACCES : ENOENT, DETAIL_NOT_IN_PATH);
+	fail(other_err ? other_err : saw_eacces ? EACCES : ENOENT, other_err ? 0 : DETAIL_NOT_IN_PATH);
 }
 
 /*

@@ -159,3 +159,15 @@ describe("a process that dies before exec is reported", () => {
     }
   });
 });
+
+describe("a profile that denies what the runtime needs to find or start the program", () => {
+  it("says the seccomp profile denied it, not that the file is not executable", () => {
+    const noAccess = SH.filter((n) => !["access", "faccessat", "faccessat2"].includes(n));
+    const r = run(["sh", "-c", "echo never"], profile("SCMP_ACT_ERRNO", noAccess, false));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("operation not permitted");
+    expect(r.stderr).toContain("seccomp profile denies");
+    expect(r.stderr).not.toContain("permission denied");
+  });
+});

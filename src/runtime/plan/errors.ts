@@ -46,7 +46,8 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     }
     return new BerthError(`exec: "${argv0}": ${errno === E.ENOENT ? "stat " + argv0 + ": " : ""}${msg}`, {
       phase: "start", field, errno: en,
-      hint: errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
+      hint: errno === E.EPERM && plan.steps.some((x) => x?.op === "seccomp") ? `the seccomp profile denies a syscall needed to ${s.op === "lookup" ? "find the program (access, faccessat, faccessat2, newfstatat)" : "start it (execve)"}` :
+        errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
         errno === E.ENOENT ? "the file (or its interpreter, for a script) does not exist in the container" : undefined,
     });
   }
