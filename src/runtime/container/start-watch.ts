@@ -77,13 +77,17 @@ export function startAndWatch(fifo: string, wfd: number, pid: number, dir: strin
     let error: BerthError | undefined;
     const steps = readSteps(dir);
     const chunk = Buffer.alloc(256);
+    let drained = false;
     for (;;) {
       const n = readNonBlocking(rfd, chunk);
+      // The init is gone or exec'd: what it wrote before that is still to be read.
+      if (n === "again" && drained) break;
       if (n === "again") {
         // An init that died before taking the byte leaves us the only writer: no EOF would come.
+        // An init of an older berth neither reports here nor carries the name: nothing to follow.
         const info = procInfo(pid);
-        if (!info || info.zombie) break;
-        Bun.sleepSync(1);
+        if (!info || info.zombie || info.comm !== INIT_COMM) drained = true;
+        else Bun.sleepSync(1);
         continue;
       }
       if (n === 0) break; // the init's end closed: it exec'd or died
