@@ -171,3 +171,25 @@ describe("a profile that denies what the runtime needs to find or start the prog
     expect(r.stderr).not.toContain("permission denied");
   });
 });
+
+describe("berth exec of a process that dies before exec", () => {
+  it("is reported in one line too (foreground and -d)", () => {
+    const b = makeBundle(["sleep", "30"]);
+    const id = uniqueId("seccomp-exec");
+    try {
+      expect(berth(["run", "-d", "--bundle", b.dir, id], { detached: true }).code).toBe(0);
+      const p = { ...b.spec.process!, args: ["sh", "-c", "echo never"], rlimits: [{ type: "RLIMIT_AS", soft: 100000, hard: 100000 }] };
+      fs.writeFileSync(`${b.dir}/p.json`, JSON.stringify(p));
+      for (const extra of [[], ["-d"]]) {
+        const r = berth(["exec", ...extra, "--process", `${b.dir}/p.json`, id], { detached: true });
+        expect(r.code).not.toBe(0);
+        expect(r.stdout).toBe("");
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toMatch(/killed by SIG(SEGV|KILL)/);
+      }
+    } finally {
+      berth(["delete", "--force", id]);
+      b.cleanup();
+    }
+  });
+});
