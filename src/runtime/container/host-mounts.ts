@@ -3,6 +3,7 @@
 // the container goes. It recognises its bind by what it was stacked on, recorded before create:
 // mount ids of live mounts are unique, so a user's own mount at the rootfs is never taken for it.
 import fs from "node:fs";
+import { BerthError } from "../errors.ts";
 
 interface MountEntry { id: number; parent: number; point: string }
 
@@ -31,7 +32,11 @@ export function detachRootfsBind(rootfs: string, below: number): void {
     // umount(8) only for its umount2(MNT_DETACH): TypeScript has no syscall of its own here.
     const r = Bun.spawnSync(["umount", "--lazy", "--no-canonicalize", rootfs], { stdout: "ignore", stderr: "pipe" });
     if (r.exitCode !== 0) {
-      if (i >= 3) throw new Error(`cannot detach the container's rootfs bind at ${rootfs}: ${r.stderr.toString().trim()}`);
+      if (i >= 3) {
+        throw new BerthError(`cannot detach the container's rootfs bind at ${rootfs}: ${r.stderr.toString().trim().split("\n")[0]}`, {
+          phase: "delete", hint: "it has no mount namespace of its own; `umount -l` the path by hand",
+        });
+      }
       Bun.sleepSync(10);
     }
   }
