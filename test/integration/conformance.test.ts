@@ -193,3 +193,25 @@ describe("inside the container, as under runc 1.1.5", () => {
     }
   });
 });
+
+describe("sysctls in a namespace joined by path", () => {
+  it("are refused when that namespace is berth's own (the host's), and the host value is untouched", () => {
+    const file = "/proc/sys/kernel/shm_rmid_forced";
+    const before = fs.readFileSync(file, "utf8");
+    const b = makeBundle(["true"], (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "ipc").concat([{ type: "ipc", path: `/proc/${process.pid}/ns/ipc` }]);
+      s.linux!.sysctl = { "kernel.shm_rmid_forced": before.trim() === "1" ? "0" : "1" };
+    });
+    try {
+      const r = berth(["run", "--bundle", b.dir, uniqueId("sysctl")]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain('linux.sysctl["kernel.shm_rmid_forced"]');
+      expect(fs.readFileSync(file, "utf8")).toBe(before);
+    } finally {
+      // a regression must not leave the host changed
+      if (fs.readFileSync(file, "utf8") !== before) fs.writeFileSync(file, before);
+      b.cleanup();
+    }
+  });
+});

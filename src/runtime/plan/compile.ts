@@ -323,6 +323,11 @@ export function compilePlan(input: CompileInput): Plan {
     const ns = sysctlNamespace(key);
     if (!ns) throw configError(field, `sysctl ${key} is not namespaced: setting it would change the host`);
     if (!has(ns)) throw configError(field, `sysctl ${key} needs a ${ns} namespace of the container's own`);
+    // Joined by path, it may be berth's own namespace: the write would change the host.
+    const joined = nsList.find((n) => n.type === ns)?.path;
+    if (joined && host.isOwnNamespace?.(joined, ns)) {
+      throw configError(field, `sysctl ${key}: the ${ns} namespace ${joined} is the host's own, setting it would change the host`);
+    }
     if (key.includes("/") || key.includes("..")) throw configError(field, `invalid sysctl name ${key}`);
     add("write", { path: `/proc/sys/${key.replace(/\./g, "/")}`, value }, `sysctl ${key}=${value}`, field);
   }
