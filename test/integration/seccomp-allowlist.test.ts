@@ -33,7 +33,8 @@ function profile(defaultAction: string, names: string[], nnp = true) {
 function run(args: string[], edit: (s: Spec) => void, extra: string[] = []) {
   const b = makeBundle(args, edit);
   try {
-    return berth(["run", ...extra, "--bundle", b.dir, uniqueId("seccomp")], { detached: extra.includes("-d") });
+    const id = uniqueId("seccomp");
+    return { id, ...berth(["run", ...extra, "--bundle", b.dir, id], { detached: extra.includes("-d") }) };
   } finally {
     b.cleanup();
   }
@@ -98,6 +99,8 @@ describe("a process that dies before exec is reported", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("killed by SIGSYS");
     expect(leftoverState()).toEqual([]);
+    const cgroups = fs.readdirSync("/sys/fs/cgroup").filter((h) => fs.existsSync(`/sys/fs/cgroup/${h}/berth/${r.id}`));
+    expect(cgroups).toEqual([]);
   });
 
   it("start fails when the exec after it fails, and the container is stopped", () => {
