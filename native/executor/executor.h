@@ -12,6 +12,8 @@ enum report_kind {
 	REPORT_READY = 4,   /* create: the init is set up and waits on the exec fifo */
 	REPORT_HOOKS = 5,   /* the init waits for berth to run createRuntime hooks */
 	REPORT_COMMIT = 6,  /* the init is at its point of no return: berth records it, answers 'M' */
+	REPORT_DIED = 7,    /* the init died before exec: step, phase (PROGRESS_*), wait status */
+	REPORT_PHASE = 8,   /* after `start`: step, 0, PROGRESS_* (on the exec fifo) */
 };
 
 /* Error detail codes sent in REPORT_ERROR.value, decoded by src/runtime/plan/errors.ts. */
@@ -36,7 +38,15 @@ extern const char *rootfs_path;
 extern int agent_sock;      /* OP_AGENT_CONNECT: the seccomp agent's socket, or -1 */
 extern int console_sock;    /* --console-socket connection, or -1 */
 extern int fifo_fd;         /* O_PATH fd of exec.fifo, or -1 */
-extern int sync_fd;         /* child's end of the stage 0 <-> stage 1 socket */
+extern int sync_fd;
+extern int fifo_report_fd;  /* create: the exec fifo once `start` opened it, for its reports */         /* child's end of the stage 0 <-> stage 1 socket */
+
+/*
+ * Where the init is, in a page shared with stage 0 (written without a syscall, so even after the
+ * seccomp filter): if the init dies before exec, stage 0 can say at which step and phase.
+ */
+enum { PROGRESS_SECCOMP = -2, PROGRESS_EXEC = -3 };
+void exec_progress(int where);
 
 void report(int kind, int step, int err, int value);
 int read_full(int fd, void *buf, size_t n); /* all n bytes, or -1 (EOF or error) */
@@ -62,11 +72,12 @@ void do_loopback_up(void);
 void do_cap_bounding(struct step *s);
 void do_user(struct step *s);
 void do_caps(struct step *s);
-void do_seccomp(struct step *s);
+void do_seccomp(struct step *s, int last, unsigned preserve);
 void do_seccomp_notify(struct step *s);
 void send_to_agent(struct plan *pl, pid_t child, int lfd);
 void do_cwd(struct step *s, int after_user);
 void do_lookup(struct step *s);
+void prepare_exec(struct step *s);
 void do_exec(struct step *s) __attribute__((noreturn));
 void do_write(struct step *s);
 void do_rlimit(struct step *s);

@@ -48,6 +48,23 @@ int console_sock = -1;
 int agent_sock = -1;
 int fifo_fd = -1;
 int sync_fd = -1;
+int fifo_report_fd = -1;
+static int host_proc = -1; /* the host's /proc, opened before any setns */
+
+/* See executor.h: the init's position, shared with stage 0 (MAP_SHARED survives the clone). */
+static volatile int32_t *progress; /* [0] step index, [1] phase (0 or PROGRESS_*) */
+void exec_progress(int where)
+{
+	if (progress)
+		progress[1] = where;
+	/* After `start`, nobody reads the control socket: tell `start` through the exec fifo. */
+	if (fifo_report_fd >= 0 && where == PROGRESS_SECCOMP)
+		report(REPORT_PHASE, cur_step, 0, where);
+}
+
+/* The init's name until it execs: a '/' never appears in a name exec gives (a file's basename),
+ * so a process still called this has not exec'd. */
+#define INIT_COMM "berth/init"
 
 enum mode { MODE_FOREGROUND = 0, MODE_DETACH = 1, MODE_CREATE = 2 };
 
@@ -99,13 +116,22 @@ static void trace_step(const char *who, int i, int op)
 		ts.tv_nsec / 1000);
 }
 
+static void send_rec(int fd, const int32_t *rec)
+{
+	ssize_t r;
+	do {
+		r = send(fd, rec, 16, MSG_NOSIGNAL); /* the reader may be gone: no SIGPIPE */
+		if (r < 0 && errno != EINTR && errno != EPIPE)
+			r = write(fd, rec, 16); /* a fifo, or a seccomp profile without sendto */
+	} while (r < 0 && errno == EINTR);
+}
+
 void report(int kind, int step, int err, int value)
 {
 	int32_t rec[4] = { kind, step, err, value };
-	ssize_t r;
-	do
-		r = write(ctl_fd, rec, sizeof rec);
-	while (r < 0 && errno == EINTR);
+	if (fifo_report_fd >= 0)
+		send_rec(fifo_report_fd, rec);
+	send_rec(ctl_fd, rec);
 }
 
 void fail(int err, int detail)
@@ -172,6 +198,7 @@ static void open_host_paths(struct plan *pl)
 	step_fd = calloc(pl->nsteps ? pl->nsteps : 1, sizeof(int));
 	if (!step_fd)
 		fail(ENOMEM, 0);
+	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (uint32_t i = 0; i < pl->nsteps; i++) {
 		struct step *s = &pl->steps[i];
 		step_fd[i] = -1;
@@ -336,6 +363,8 @@ static void stage1(struct plan *pl, uint32_t first)
 	for (uint32_t i = 0; i < pl->nsteps; i++)
 		if (step_fd[i] >= 0)
 			close(step_fd[i]);
+	if (host_proc >= 0)
+		close(host_proc);
 	/* Before 'G', stage 0 hands over the bind sources it opened for us, in plan order. */
 	uint32_t next_src = first;
 	for (;;) {
@@ -349,6 +378,10 @@ static void stage1(struct plan *pl, uint32_t first)
 		step_fd[next_src++] = fd;
 	}
 	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_NAME, INIT_COMM);
+	for (uint32_t i = first; i < pl->nsteps; i++)
+		if (pl->steps[i].op == OP_EXEC)
+			prepare_exec(&pl->steps[i]);
 
 	int cwd_step = -1;
 	for (uint32_t i = first; i < pl->nsteps; i++) {
@@ -356,6 +389,8 @@ static void stage1(struct plan *pl, uint32_t first)
 		cur_step = (int)i;
 		if (is_parent_op(s->op))
 			continue;
+		if (progress)
+			progress[0] = (int32_t)i;
 		trace_step("init", (int)i, s->op);
 		switch (s->op) {
 		case OP_CGROUP_WAIT:
@@ -384,6 +419,11 @@ static void stage1(struct plan *pl, uint32_t first)
 		case OP_MKNOD: do_mknod(s); break;
 		case OP_BIND_DEVICE: do_bind_device(s); break;
 		case OP_PIVOT: do_pivot(s); break;
+		case OP_CHROOT:
+			/* In the caller's mount namespace nothing may be moved or detached: chroot only. */
+			if (chdir(s->f[0].str) < 0 || chroot(".") < 0 || chdir("/") < 0)
+				fail(errno, 0);
+			break;
 		case OP_CONSOLE: do_console(s); break;
 		case OP_SETHOSTNAME:
 			if (sethostname(s->f[0].str, s->f[0].len) < 0)
@@ -413,7 +453,14 @@ static void stage1(struct plan *pl, uint32_t first)
 			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 				fail(errno, 0);
 			break;
-		case OP_SECCOMP: do_seccomp(s); break;
+		case OP_SECCOMP: {
+			unsigned preserve = 0;
+			for (uint32_t j = i + 1; j < pl->nsteps; j++)
+				if (pl->steps[j].op == OP_EXEC)
+					preserve = (unsigned)pl->steps[j].f[2].num;
+			do_seccomp(s, i + 1 < pl->nsteps && pl->steps[i + 1].op == OP_EXEC, preserve);
+			break;
+		}
 		case OP_SECCOMP_NOTIFY: do_seccomp_notify(s); break;
 		case OP_UMASK: umask((mode_t)s->f[0].num); break;
 		case OP_CWD:
@@ -437,7 +484,10 @@ static void stage1(struct plan *pl, uint32_t first)
 			while (r < 0 && errno == EINTR);
 			if (r != 1)
 				fail(r < 0 ? errno : EPIPE, 0);
-			close(fd);
+			/* Kept open (close-on-exec): `start` reads what happens next from it, and its
+			 * end of file when we exec or die. */
+			fifo_report_fd = fd;
+			report(REPORT_PHASE, cur_step, 0, 0); /* the byte is ours: `start` may read now */
 			break;
 		}
 		case OP_COMMIT: {
@@ -456,6 +506,29 @@ static void stage1(struct plan *pl, uint32_t first)
 		}
 	}
 	fail(EINVAL, DETAIL_BAD_PLAN); /* a plan must end with OP_EXEC */
+}
+
+/*
+ * The child's end of the sync socket closed: it exec'd, or it died. A dying child is still our
+ * (unreaped) child and still has its pre-exec name; then say where it died and of what.
+ */
+static int died_before_exec(pid_t child)
+{
+	char path[32], comm[32] = "";
+	snprintf(path, sizeof path, "%d/comm", child);
+	int fd = host_proc >= 0 ? openat(host_proc, path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, comm, sizeof comm - 1);
+	close(fd);
+	if (n <= 0 || strncmp(comm, INIT_COMM "\n", sizeof INIT_COMM) != 0)
+		return 0;
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	report(REPORT_DIED, progress ? progress[0] : -1, progress ? progress[1] : 0, status);
+	return 1;
 }
 
 int main(int argc, char **argv, char **envp)
@@ -503,6 +576,11 @@ int main(int argc, char **argv, char **envp)
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		fail(errno, 0);
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page != MAP_FAILED) {
+		progress = page;
+		progress[0] = -1;
+	}
 
 	/* Block the signals we forward before cloning, so none is lost between clone and signalfd. */
 	sigset_t all, old;
@@ -586,6 +664,8 @@ int main(int argc, char **argv, char **envp)
 				_exit(0);
 		}
 	}
+	if (died_before_exec(child))
+		_exit(1);
 	report(REPORT_STARTED, -1, 0, child);
 	if (mode != MODE_FOREGROUND)
 		_exit(0);

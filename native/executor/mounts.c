@@ -170,9 +170,58 @@ static int remount_bind(const char *target, unsigned long flags)
 	return mount(NULL, target, NULL, base | locked_flags(target), NULL);
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *p)
+{
+	char *o = p;
+	for (; *p; p++, o++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			*o = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else
+			*o = *p;
+	}
+	*o = 0;
+}
+
+/* The mount point holding `path`: the longest mount point in mountinfo that is a prefix of it. */
+static int mount_point_of(const char *path, char *out, size_t n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	char line[8192], best[PATH_MAX] = "";
+	size_t best_len = 0;
+	while (fgets(line, sizeof line, f)) {
+		char *save, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save); /* field 5: the mount point */
+		if (!tok)
+			continue;
+		unescape(tok);
+		size_t l = strlen(tok);
+		int prefix = strcmp(tok, "/") == 0 ||
+			     (strncmp(path, tok, l) == 0 && (path[l] == '/' || path[l] == 0));
+		if (prefix && l >= best_len && l < sizeof best) {
+			memcpy(best, tok, l + 1);
+			best_len = l;
+		}
+	}
+	fclose(f);
+	if (!best_len || best_len >= n)
+		return -1;
+	memcpy(out, best, best_len + 1);
+	return 0;
+}
+
 void do_rootfs(struct step *s)
 {
 	rootfs_path = s->f[0].str;
+	if (s->nfields > 1 && s->f[1].num) {
+		char mp[PATH_MAX];
+		if (mount_point_of(rootfs_path, mp, sizeof mp) < 0 || mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+			fail(errno ? errno : ENOENT, 0);
+	}
 	if (mount(rootfs_path, rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		fail(errno, 0);
 	rootfd = open(rootfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -456,7 +505,9 @@ void do_readonly(struct step *s)
 	if (fd < 0)
 		fail(errno, 0);
 	fdpath(target, sizeof target, fd);
-	if (remount_bind(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+	/* Read-only, and otherwise the flags the path already has (as runc 1.1.5): adding nosuid,
+	 * nodev, noexec would make it differ from the same container under runc. */
+	if (remount_bind(target, MS_RDONLY | locked_flags(target)) < 0)
 		fail(errno, 0);
 	close(fd);
 }

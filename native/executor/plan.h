@@ -39,7 +39,7 @@ enum op {
 	OP_BECOME_ROOT = 21,   /* setresuid/gid(0) inside a new user namespace */
 	OP_LOOPBACK_UP = 22,
 	OP_PROPAGATION = 23,   /* s:target i:flags */
-	OP_ROOTFS = 24,        /* s:path                               bind it onto itself; mounts resolve inside it */
+	OP_ROOTFS = 24,        /* s:path i:parent-private                            bind it onto itself; mounts resolve inside it */
 	OP_MOUNT = 25,         /* s:source s:dest s:fstype i:flags s:data i:mkdir(0 dir,1 file,2 none)
 	                          i:extra-resolve i:propagation i:bind-remount-flags */
 	OP_SYMLINK = 26,       /* s:target s:linkpath(in rootfs) */
@@ -73,6 +73,7 @@ enum op {
 	OP_SECCOMP_NOTIFY = 54, /* s:filter i:flags s:agent-path s:head s:mid s:tail   see notify.c */
 	OP_MOUNT_SETATTR = 52, /* s:dest i:attr_set i:attr_clr   mount_setattr(AT_RECURSIVE): rro, rnosuid... */
 	OP_COMMIT = 60,        /* wait until berth has recorded the container; without its word, die */
+	OP_CHROOT = 55,        /* s:path   chroot there (no mount namespace of the container's own) */
 };
 
 struct field {

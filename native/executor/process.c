@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -123,7 +124,41 @@ void do_caps(struct step *s)
 	}
 }
 
-void do_seccomp(struct step *s)
+/*
+ * Every fd above the preserved ones becomes close-on-exec (no host fd leaks into the container:
+ * CVE-2024-21626). Done before the seccomp filter is loaded, because the profile need not allow
+ * close_range (older Docker and runtime-tools profiles do not), and after it only exec may run.
+ */
+static int fds_marked;
+static void mark_cloexec_from(unsigned first)
+{
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+		fds_marked = 1;
+		return;
+	}
+	/* Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: walk /proc/self/fd instead. */
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		fail(errno, 0);
+	int self = dirfd(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == self || (unsigned)fd < first)
+			continue;
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+			fail(errno, 0);
+	}
+	closedir(d);
+	fds_marked = 1;
+}
+
+/* After the filter, the init makes no syscall but execve when the filter is loaded last
+ * (no_new_privs); without no_new_privs it is loaded early, and the profile must allow the rest
+ * of the setup anyway, as with runc. */
+static int seccomp_last;
+
+void do_seccomp(struct step *s, int last, unsigned preserve)
 {
 	struct sock_fprog prog = {
 		.len = (unsigned short)(s->f[0].len / sizeof(struct sock_filter)),
@@ -135,9 +170,15 @@ void do_seccomp(struct step *s)
 		fail(ENOMEM, 0);
 	memcpy(copy, s->f[0].str, s->f[0].len);
 	prog.filter = copy;
+	mark_cloexec_from(3 + preserve);
+	if (last) {
+		seccomp_last = 1;
+		prctl(PR_SET_PDEATHSIG, 0);
+	}
+	exec_progress(PROGRESS_SECCOMP);
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)s->f[1].num, &prog) < 0)
 		fail(errno, 0);
-	free(copy);
+	/* not freed: free() may call munmap, which the filter need not allow */
 }
 
 void do_cwd(struct step *s, int after_user)
@@ -183,12 +224,14 @@ void do_lookup(struct step *s)
 	if (strchr(prog, '/')) {
 		if (stat(prog, &st) < 0)
 			fail(errno, 0);
-		if (S_ISDIR(st.st_mode) || access(prog, X_OK) < 0)
+		if (S_ISDIR(st.st_mode))
 			fail(EACCES, 0);
+		if (access(prog, X_OK) < 0) /* EPERM here is a seccomp profile, not the file */
+			fail(errno, 0);
 		snprintf(resolved, sizeof resolved, "%s", prog);
 		return;
 	}
-	int saw_eacces = 0;
+	int saw_eacces = 0, other_err = 0;
 	for (const char *p = path;;) {
 		const char *colon = strchrnul(p, ':');
 		size_t dl = (size_t)(colon - p);
@@ -203,6 +246,8 @@ void do_lookup(struct step *s)
 					snprintf(resolved, sizeof resolved, "%s", full);
 					return;
 				}
+				if (errno != EACCES && !other_err)
+					other_err = errno;
 				saw_eacces = 1;
 			}
 		}
@@ -210,24 +255,31 @@ void do_lookup(struct step *s)
 			break;
 		p = colon + 1;
 	}
-	fail(saw_eacces ? EACCES : ENOENT, DETAIL_NOT_IN_PATH);
+	fail(other_err ? other_err : saw_eacces ? EACCES : ENOENT, other_err ? 0 : DETAIL_NOT_IN_PATH);
 }
 
 /*
- * The last step: mark every fd above the preserved ones close-on-exec (no host fd leaks into the
- * container: CVE-2024-21626) and exec what OP_LOOKUP found.
+ * argv and envp are split before any step runs: allocating may need brk/mmap, which neither a
+ * tiny RLIMIT_AS nor the seccomp filter may allow by the time the exec step comes.
  */
+static char **exec_argv, **exec_envp;
+
+void prepare_exec(struct step *s)
+{
+	exec_argv = split_nul(s->f[0].str, s->f[0].len);
+	exec_envp = split_nul(s->f[1].str, s->f[1].len);
+}
+
+/* The last step: exec what OP_LOOKUP found. */
 void do_exec(struct step *s)
 {
-	char **argv = split_nul(s->f[0].str, s->f[0].len);
-	char **envp = split_nul(s->f[1].str, s->f[1].len);
-	unsigned preserve = (unsigned)s->f[2].num;
-
-	if (!argv[0] || !resolved[0])
+	if (!exec_argv || !exec_argv[0] || !resolved[0])
 		fail(EINVAL, DETAIL_BAD_PLAN);
-	if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		fail(errno, 0);
-	prctl(PR_SET_PDEATHSIG, 0);
-	execve(resolved, argv, envp);
+	if (!fds_marked)
+		mark_cloexec_from(3 + (unsigned)s->f[2].num);
+	if (!seccomp_last)
+		prctl(PR_SET_PDEATHSIG, 0);
+	exec_progress(PROGRESS_EXEC);
+	execve(resolved, exec_argv, exec_envp);
 	fail(errno, 0);
 }

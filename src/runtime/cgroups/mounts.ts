@@ -141,6 +141,7 @@ export function cgroupMounts(layout: CgroupLayout, cg: ContainerCgroup, opts: Cg
     if (name.includes(",")) for (const c of name.split(",")) if (c && c !== name) plan.symlinks.push({ target: name, path: join(dest, c) });
   }
   if (layout.mode === "hybrid" && v2h) plan.mounts.push(unifiedMount(join(dest, "unified")));
-  if (flags & MS.RDONLY) plan.readonlyRemounts.push(dest);
+  // The tmpfs itself stays writable, as with runc 1.1.5: "ro" applies to the cgroup mounts in
+  // it; what the container can write there is only its own tmpfs.
   return plan;
 }

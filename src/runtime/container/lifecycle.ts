@@ -7,6 +7,8 @@ import { containerStatus, initAlive, type Status } from "../state/status.ts";
 import { killCreating, creationAlive } from "../state/provisional.ts";
 import { lockContainer } from "../state/lock.ts";
 import { runHooks } from "./hooks.ts";
+import { startAndWatch } from "./start-watch.ts";
+import { detachRootfsBind } from "./host-mounts.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
 import { SIGNALS } from "../linux.ts";
 import { containerPids, mayEverSignal, signalPids } from "./signal.ts";
@@ -70,9 +72,12 @@ export async function startContainer(root: string, id: string, sinks: Sinks = st
       const code = (e as NodeJS.ErrnoException).code;
       throw new BerthError(`cannot start container ${JSON.stringify(id)}: ${code === "ENXIO" ? "its init is not running" : (e as Error).message}`, { phase: "start", errno: code });
     }
-    fs.writeSync(fd, "0");
-    fs.closeSync(fd);
-    fs.rmSync(fifo, { force: true });
+    try {
+      // Returns once the container process runs; throws what stopped it otherwise.
+      startAndWatch(fifo, fd, l.state.pid, l.dir);
+    } finally {
+      fs.rmSync(fifo, { force: true });
+    }
     await runHooks("poststart", l.state.hooks?.poststart, { ...ociState({ ...l, status: "running" }) }, warner(sinks));
   } finally {
     release();
@@ -166,6 +171,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       signalPids(victims(), "SIGKILL");
       cg.destroyCgroup(layout, l.state.cgroup);
     }
+    if (l.state.hostRootfsBind) detachRootfsBind(l.state.hostRootfsBind.path, l.state.hostRootfsBind.below);
     // A create that never finished never ran the container: no poststop for it.
     if (!l.state.creating) await runHooks("poststop", l.state.hooks?.poststop, { ...ociState({ ...l, status: "stopped" }) }, warner(sinks));
     removeContainerDir(root, id);

@@ -17,6 +17,8 @@ import { checkHostNamespaces } from "../spec/hostns.ts";
 import { initNamespaces, signalPids, type Owner } from "./signal.ts";
 import { runHooks, type OciState } from "./hooks.ts";
 import { checkLsm } from "./lsm.ts";
+import { START_STEPS_FILE, startSteps } from "./start-watch.ts";
+import { detachRootfsBind, mountBelowRootfs } from "./host-mounts.ts";
 import { mark } from "../trace.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { stdioSinks, type Sinks } from "../sinks.ts";
@@ -59,6 +61,14 @@ const hostView: CompileInput["host"] = {
       return fs.readFileSync(p, "utf8");
     } catch {
       return undefined;
+    }
+  },
+  isOwnNamespace(p, type) {
+    try {
+      const a = fs.statSync(p), b = fs.statSync(`/proc/self/ns/${type === "network" ? "net" : type}`);
+      return a.dev === b.dev && a.ino === b.ino;
+    } catch {
+      return false; // unreadable: setns fails later with a clear error
     }
   },
 };
@@ -158,6 +168,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   }
   mark("plan ready");
   const dir = claimId(o.root, o.id);
+  const hostBind = o.spec.linux?.namespaces?.some((n) => n.type === "mount") ? undefined : { path: rootfs, below: mountBelowRootfs(rootfs) };
   let launched: Launched | undefined;
   let release: (() => void) | undefined;
   let pidFileWritten = false;
@@ -170,6 +181,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     if (init) signalPids([init], "SIGKILL");
     cgroups.killAll(owner);
     cgroups.destroy();
+    if (hostBind) detachRootfsBind(hostBind.path, hostBind.below);
     removeContainerDir(o.root, o.id);
     if (pidFileWritten) fs.rmSync(path.resolve(o.pidFile!), { force: true });
   };
@@ -222,7 +234,10 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         state.pidStartTime = procStartTime(pid) ?? "";
         state.ns = initNamespaces(pid, o.spec);
         state.cgroup = cgroups.stateInfo();
+        if (hostBind) state.hostRootfsBind = hostBind;
         delete state.creating;
+        // What `start` needs to name a death between the fifo and exec (start-watch.ts).
+        if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
         // The process (or, for exec, its config) as created: `berth exec` starts from it.
         fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
         writeState(dir, state);
@@ -278,6 +293,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (!o.keep) {
     cgroups.killAll(saved);
     cgroups.destroy();
+    if (created.state.hostRootfsBind) detachRootfsBind(created.state.hostRootfsBind.path, created.state.hostRootfsBind.below);
     await runHooks("poststop", o.spec.hooks?.poststop, state("stopped"), (e) => (o.sinks ?? stdioSinks).warn(describe(e)));
     removeContainerDir(o.root, o.id);
     mark("cleaned up");

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import { writeAll } from "../io.ts";
 import { encodePlan } from "../plan/encode.ts";
-import { stepError } from "../plan/errors.ts";
+import { diedError, stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
 
 // Where the executor is: BERTH_EXECUTOR (a packaged install, a debug build), else relative to
@@ -15,7 +15,7 @@ function executorPath(): string {
 }
 export const EXECUTOR_PATH = executorPath();
 
-const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5, commit: 6 } as const;
+const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5, commit: 6, died: 7 } as const;
 
 export interface Launched {
   /** host pid of the container init */
@@ -126,6 +126,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
           opts.onPid?.(value);
         }
         else if (kind === REPORT.error) error ??= stepError(plan, step, errno, value);
+        else if (kind === REPORT.died) error ??= diedError(plan, step, errno, value);
         else if (kind === REPORT.started || kind === REPORT.ready) started = true;
         else if (kind === REPORT.hooks) hookPoint = true;
         else if (kind === REPORT.commit) commit = true;

@@ -38,6 +38,8 @@ export interface HostView {
   kind(path: string): "file" | "dir" | "other" | "missing";
   /** Read a file of the host (the rootfs's /etc/passwd, to find HOME); undefined if absent. */
   readFile(path: string): string | undefined;
+  /** Whether a namespace path is the one berth itself runs in (joining it changes nothing). */
+  isOwnNamespace?(path: string, type: "uts" | "network" | "ipc"): boolean;
 }
 
 export interface CompileInput {
@@ -89,9 +91,20 @@ export function compilePlan(input: CompileInput): Plan {
   const nsList = linux.namespaces ?? [];
   const has = (t: string) => nsList.some((n) => n.type === t);
   const isNew = (t: string) => nsList.some((n) => n.type === t && !n.path);
-  if (!has("mount")) {
-    throw configError("linux.namespaces", "no mount namespace: berth needs one to set up the rootfs",
-      'add {"type": "mount"} to linux.namespaces');
+  // Without a mount namespace of its own the container's mounts are made in the caller's: as
+  // runc, berth then binds the rootfs onto itself, mounts inside it and chroots, but never
+  // touches a mount outside the rootfs (no propagation change on /, no pivot_root), and the
+  // rootfs bind (with every mount under it) is detached again when the container is deleted.
+  const ownMountNs = has("mount");
+  if (!ownMountNs) {
+    for (const key of ["maskedPaths", "readonlyPaths"] as const) {
+      if (linux[key]?.length) {
+        throw configError(`linux.${key}`, `cannot restrict /proc and /sys paths without a mount namespace of the container's own`,
+          `add {"type": "mount"} to linux.namespaces, or empty linux.${key}`);
+      }
+    }
+    if (linux.rootfsPropagation) throw configError("linux.rootfsPropagation", "rootfs propagation needs a mount namespace of the container's own");
+    if (input.noPivot) throw configError("linux.namespaces", "--no-pivot moves the rootfs onto /: without a mount namespace of the container's own that would be the host's /");
   }
   if (has("time")) {
     const i = nsList.findIndex((n) => n.type === "time");
@@ -162,11 +175,16 @@ export function compilePlan(input: CompileInput): Plan {
     throw configError("linux.rootfsPropagation", `unknown propagation "${linux.rootfsPropagation}"`);
   }
   // Host mounts must not see what we do: make the whole tree a slave (or what the spec asks).
-  const baseProp = rootProp && (rootProp & (MS.SHARED | MS.SLAVE)) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
-  add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
-    `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : rootProp && (rootProp & MS.SHARED) ? "shared" : "a slave"} of the host's (rootfs propagation)`,
+  // "shared" keeps the tree's peers with the host (so rshared bind mounts stay bidirectional, as
+  // docker's bind-propagation expects), but the mount holding the rootfs becomes private first:
+  // the rootfs bind then has no host peer, and pivot_root accepts it (it refuses shared mounts).
+  const shared = rootProp !== undefined && (rootProp & MS.SHARED) !== 0;
+  const baseProp = shared ? rootProp : rootProp && (rootProp & MS.SLAVE) ? rootProp | MS.REC : MS.SLAVE | MS.REC;
+  if (ownMountNs) add("propagation", { target: "/", flags: rootProp && (rootProp & MS.PRIVATE) ? MS.PRIVATE | MS.REC : baseProp },
+    `make every mount ${rootProp && (rootProp & MS.PRIVATE) ? "private" : shared ? "shared" : "a slave"} of the host's (rootfs propagation)`,
     "linux.rootfsPropagation");
-  add("rootfs", { path: rootfs }, `bind the rootfs ${rootfs} onto itself`, "root.path");
+  add("rootfs", { path: rootfs, parentPrivate: shared ? 1 : 0 },
+    `${shared ? "make the mount holding the rootfs private, then " : ""}bind the rootfs ${rootfs} onto itself`, "root.path");
 
   const mounts = spec.mounts ?? [];
   let devIsTmpfs = false;
@@ -259,8 +277,9 @@ export function compilePlan(input: CompileInput): Plan {
     const links: [string, string][] = [
       ["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"],
       ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"],
-      ["/proc/kcore", "/dev/core"],
     ];
+    // runc links /dev/core only when the host kernel has /proc/kcore to point at.
+    if (host.kind("/proc/kcore") !== "missing") links.push(["/proc/kcore", "/dev/core"]);
     if (hasDevpts) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, path] of links) add("symlink", { target, path }, `symlink ${path} -> ${target}`);
   }
@@ -284,11 +303,14 @@ export function compilePlan(input: CompileInput): Plan {
     add("hookPoint", {}, `pause for berth to run ${hooks.prestart?.length ?? 0} prestart and ${hooks.createRuntime?.length ?? 0} createRuntime hooks`, "hooks");
   }
   runHooks("createContainer");
-  if (rootProp !== undefined && rootProp & (MS.SHARED | MS.UNBINDABLE)) {
+  if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
     add("propagation", { target: rootfs, flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
   }
-  add("pivot", { noPivot: input.noPivot ? 1 : 0 },
+  if (!ownMountNs) add("chroot", { path: rootfs }, `chroot into ${rootfs} (no mount namespace: the mounts stay in the caller's)`, "linux.namespaces");
+  else add("pivot", { noPivot: input.noPivot ? 1 : 0 },
     input.noPivot ? "move the rootfs to / and chroot into it (--no-pivot)" : "pivot_root into the rootfs and detach the old root");
+  // pivot_root refuses a shared new root: the root becomes shared only once it is the root.
+  if (shared) add("propagation", { target: "/", flags: rootProp }, `set rootfs propagation to ${linux.rootfsPropagation}`, "linux.rootfsPropagation");
 
   // ---- console, names, sysctls, masks --------------------------------------------------------
   if (proc.terminal) {
@@ -302,12 +324,22 @@ export function compilePlan(input: CompileInput): Plan {
     add("mount", { source: "", dest: "/dev", fstype: "", flags, data: "", mkdir: 2, resolve: 0, propagation: 0, remount: 0 },
       `remount /dev read-only, now that it is populated (${describeFlags(flags & ~MS.REMOUNT)})`, devReadonly.field);
   }
+  // A uts namespace joined by path is the container's too (runc sets the name there), unless it
+  // is the one berth itself runs in: that would rename the host.
+  const utsField = `linux.namespaces[${nsList.findIndex((n) => n.type === "uts")}]`;
+  const utsPath = nsList.find((n) => n.type === "uts")?.path;
+  const checkUts = (field: "hostname" | "domainname") => {
+    if (!has("uts")) throw configError(field, `cannot set the ${field} without a uts namespace of the container's own`, 'add {"type": "uts"} to linux.namespaces');
+    if (utsPath && host.isOwnNamespace?.(utsPath, "uts")) {
+      throw configError(field, `cannot set the ${field}: the uts namespace ${utsPath} (${utsField}) is the host's own`);
+    }
+  };
   if (spec.hostname !== undefined && spec.hostname !== "") {
-    if (!isNew("uts")) throw configError("hostname", "cannot set the hostname without a new uts namespace", 'add {"type": "uts"} to linux.namespaces');
+    checkUts("hostname");
     add("sethostname", { name: spec.hostname }, `set hostname to "${spec.hostname}"`, "hostname");
   }
   if (spec.domainname !== undefined && spec.domainname !== "") {
-    if (!isNew("uts")) throw configError("domainname", "cannot set the domainname without a new uts namespace");
+    checkUts("domainname");
     add("setdomainname", { name: spec.domainname }, `set domainname to "${spec.domainname}"`, "domainname");
   }
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
@@ -315,6 +347,11 @@ export function compilePlan(input: CompileInput): Plan {
     const ns = sysctlNamespace(key);
     if (!ns) throw configError(field, `sysctl ${key} is not namespaced: setting it would change the host`);
     if (!has(ns)) throw configError(field, `sysctl ${key} needs a ${ns} namespace of the container's own`);
+    // Joined by path, it may be berth's own namespace: the write would change the host.
+    const joined = nsList.find((n) => n.type === ns)?.path;
+    if (joined && host.isOwnNamespace?.(joined, ns)) {
+      throw configError(field, `sysctl ${key}: the ${ns} namespace ${joined} is the host's own, setting it would change the host`);
+    }
     if (key.includes("/") || key.includes("..")) throw configError(field, `invalid sysctl name ${key}`);
     add("write", { path: `/proc/sys/${key.replace(/\./g, "/")}`, value }, `sysctl ${key}=${value}`, field);
   }

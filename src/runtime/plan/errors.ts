@@ -1,6 +1,7 @@
 // (step index, errno, detail) from the executor -> one message a human can act on.
 import { BerthError } from "../errors.ts";
 import { errnoMessage, errnoName } from "../errno.ts";
+import { SIGNALS } from "../linux.ts";
 import type { Plan } from "./types.ts";
 
 export const DETAIL = { none: 0, notInPath: 1, notProcfs: 2, badPlan: 3, bindSource: 4, devNull: 5, cwdNotDir: 6, hookStatus: 7, hookTimeout: 8, agent: 20 };
@@ -46,7 +47,8 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     }
     return new BerthError(`exec: "${argv0}": ${errno === E.ENOENT ? "stat " + argv0 + ": " : ""}${msg}`, {
       phase: "start", field, errno: en,
-      hint: errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
+      hint: errno === E.EPERM && plan.steps.some((x) => x?.op === "seccomp") ? `the seccomp profile denies a syscall needed to ${s.op === "lookup" ? "find the program (access, faccessat, faccessat2, newfstatat)" : "start it (execve)"}` :
+        errno === E.EACCES ? "the file is not executable, or a directory on the way is not searchable" :
         errno === E.ENOENT ? "the file (or its interpreter, for a script) does not exist in the container" : undefined,
     });
   }
@@ -77,4 +79,29 @@ export function stepError(plan: Plan, step: number, errno: number, detail: numbe
     return new BerthError(`${s.text}: /dev/null in the container is not the null device`, { phase: "mask", field, errno: en, hint: "the image replaced /dev/null; refusing to use it" });
   }
   return new BerthError(`${s.text}: ${msg}`, { phase: s.op, field, errno: en, hint: hintFor(s.op, errno, s.text) });
+}
+
+/** Where the init was (executor.h PROGRESS_*) when it died. */
+export const PHASE = { setup: 0, seccomp: -2, exec: -3 } as const;
+
+const signalName = (n: number) => Object.entries(SIGNALS).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+
+/**
+ * The init died without reporting an error, before its exec took place: a seccomp action that
+ * kills, or a limit the init itself could not live with. One line: which phase, which signal,
+ * what likely caused it.
+ */
+export function diedError(plan: Pick<Plan, "steps">, step: number, phase: number, status: number): BerthError {
+  const sig = status & 0x7f;
+  const s = plan.steps[step];
+  const at = `at step ${step}${s ? ` (${s.text})` : ""}`;
+  const where = phase === PHASE.exec ? "in exec"
+    : phase === PHASE.seccomp ? (s?.op === "seccomp" ? "after loading the seccomp filter, before exec" : `${at}, after loading the seccomp filter`)
+    : `during setup, ${at}`;
+  const how = sig ? `was killed by ${signalName(sig)}` : `exited with status ${(status >> 8) & 0xff}`;
+  const name = sig ? signalName(sig) : undefined;
+  const hint = name === "SIGSYS" ? "the seccomp profile kills a syscall the runtime or the program's start-up makes (its defaultAction or a rule is SCMP_ACT_KILL/TRAP): allow it, or answer with SCMP_ACT_ERRNO"
+    : name === "SIGSEGV" || name === "SIGKILL" || name === "SIGBUS" ? "a process.rlimits memory limit (RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK) too small to start the program"
+    : undefined;
+  return new BerthError(`the container process ${how} ${where}`, { phase: "start", field: s?.field, hint });
 }

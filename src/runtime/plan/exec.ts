@@ -39,6 +39,8 @@ export function compileExecPlan(input: ExecInput): Plan {
   }
   add("clone", { flags: 0, mode: input.detach ? MODE.detach : MODE.foreground }, "clone the new process inside them");
   for (const f of input.procsFiles) add("cgroupJoin", { procsFile: f }, `add the process to ${f}`);
+  // No mount namespace to join: the container's filesystem is where its init chrooted.
+  if (!containerNs.has("mount")) add("chroot", { path: `/proc/${input.initPid}/root` }, "chroot into the container's root (it has no mount namespace)");
   if (input.procsFiles.length) add("cgroupWait", {}, "wait until the parent has put the process in its cgroups");
   if (input.process.terminal) {
     add("console", { rows: input.process.consoleSize?.height ?? 0, cols: input.process.consoleSize?.width ?? 0, bindConsole: 0 },

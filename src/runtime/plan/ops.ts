@@ -27,7 +27,7 @@ export const OPS = {
   becomeRoot: { code: 21, stage: "init", fields: [] },
   loopbackUp: { code: 22, stage: "init", fields: [] },
   propagation: { code: 23, stage: "init", fields: [["target", "s"], ["flags", "i"]] },
-  rootfs: { code: 24, stage: "init", fields: [["path", "s"]] },
+  rootfs: { code: 24, stage: "init", fields: [["path", "s"], ["parentPrivate", "i"]] },
   mount: {
     code: 25,
     stage: "init",
@@ -73,6 +73,7 @@ export const OPS = {
   cgroupWait: { code: 48, stage: "init", fields: [] },
   commit: { code: 60, stage: "init", fields: [] },
   hookPoint: { code: 49, stage: "init", fields: [] },
+  chroot: { code: 55, stage: "init", fields: [["path", "s"]] },
   lookup: { code: 51, stage: "init", fields: [["argv0", "s"], ["path", "s"]] },
   runHook: { code: 50, stage: "init", fields: [["path", "s"], ["argv", "s"], ["envp", "s"], ["timeout", "i"], ["cwd", "s"]] },
   exec: { code: 46, stage: "init", fields: [["argv", "s"], ["envp", "s"], ["preserveFds", "i"]] },

@@ -25,6 +25,8 @@ export interface ContainerState {
   /** hooks from the config, for start (poststart) and delete (poststop): also in the saved
    *  config.json, but that one carries the whole seccomp profile, too much to parse on `start` */
   hooks?: import("../spec/types.ts").Hooks;
+  /** no mount namespace of its own: its rootfs bind in the caller's, stacked on mount `below` */
+  hostRootfsBind?: { path: string; below: number };
   /**
    * Set while `create`/`run` sets the container up, written before anything exists on the host
    * (the cgroups, the executor, the init), cleared when berth records the finished container.
