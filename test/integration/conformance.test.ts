@@ -78,7 +78,7 @@ describe("uts namespace joined by path", () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toContain("[field hostname]");
-      expect(r.stderr).toContain("host's own");
+      expect(r.stderr).toContain("caller's own UTS namespace");
       expect(fs.readFileSync("/proc/sys/kernel/hostname", "utf8")).toBe(hostBefore);
     } finally {
       b.cleanup();

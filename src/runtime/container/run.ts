@@ -63,14 +63,6 @@ const hostView: CompileInput["host"] = {
       return undefined;
     }
   },
-  isOwnNamespace(p, type) {
-    try {
-      const a = fs.statSync(p), b = fs.statSync(`/proc/self/ns/${type === "network" ? "net" : type}`);
-      return a.dev === b.dev && a.ino === b.ino;
-    } catch {
-      return false; // unreadable: setns fails later with a clear error
-    }
-  },
 };
 
 function resolveRootfs(bundle: string, spec: Spec): string {

@@ -39,7 +39,6 @@ export interface HostView {
   /** Read a file of the host (the rootfs's /etc/passwd, to find HOME); undefined if absent. */
   readFile(path: string): string | undefined;
   /** Whether a namespace path is the one berth itself runs in (joining it changes nothing). */
-  isOwnNamespace?(path: string, type: "uts" | "network" | "ipc"): boolean;
 }
 
 export interface CompileInput {
@@ -325,14 +324,9 @@ export function compilePlan(input: CompileInput): Plan {
       `remount /dev read-only, now that it is populated (${describeFlags(flags & ~MS.REMOUNT)})`, devReadonly.field);
   }
   // A uts namespace joined by path is the container's too (runc sets the name there), unless it
-  // is the one berth itself runs in: that would rename the host.
-  const utsField = `linux.namespaces[${nsList.findIndex((n) => n.type === "uts")}]`;
-  const utsPath = nsList.find((n) => n.type === "uts")?.path;
+  // is the one berth itself runs in: that would rename the host (spec/hostns.ts refuses it).
   const checkUts = (field: "hostname" | "domainname") => {
     if (!has("uts")) throw configError(field, `cannot set the ${field} without a uts namespace of the container's own`, 'add {"type": "uts"} to linux.namespaces');
-    if (utsPath && host.isOwnNamespace?.(utsPath, "uts")) {
-      throw configError(field, `cannot set the ${field}: the uts namespace ${utsPath} (${utsField}) is the host's own`);
-    }
   };
   if (spec.hostname !== undefined && spec.hostname !== "") {
     checkUts("hostname");
@@ -347,11 +341,7 @@ export function compilePlan(input: CompileInput): Plan {
     const ns = sysctlNamespace(key);
     if (!ns) throw configError(field, `sysctl ${key} is not namespaced: setting it would change the host`);
     if (!has(ns)) throw configError(field, `sysctl ${key} needs a ${ns} namespace of the container's own`);
-    // Joined by path, it may be berth's own namespace: the write would change the host.
-    const joined = nsList.find((n) => n.type === ns)?.path;
-    if (joined && host.isOwnNamespace?.(joined, ns)) {
-      throw configError(field, `sysctl ${key}: the ${ns} namespace ${joined} is the host's own, setting it would change the host`);
-    }
+    // (joined by path, it may be berth's own namespace: spec/hostns.ts refused that already)
     if (key.includes("/") || key.includes("..")) throw configError(field, `invalid sysctl name ${key}`);
     add("write", { path: `/proc/sys/${key.replace(/\./g, "/")}`, value }, `sysctl ${key}=${value}`, field);
   }
