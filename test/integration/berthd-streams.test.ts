@@ -57,3 +57,38 @@ describe.skipIf(!!skip)("berthd streams", () => {
     expect(r.stdout.trim().split("\n")).toEqual(["create", "attach", "start", "die", "destroy"]);
   });
 });
+
+describe.skipIf(!!skip || !Bun.which("script"))("berthd detach keys", () => {
+  const d = new Berthd("detach");
+  beforeAll(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  afterAll(async () => {
+    expect(await d.stop()).toEqual([]);
+  });
+
+  it("run -it --detach-keys leaves the container running, and logs --until stops there", async () => {
+    const { DOCKER_CLI } = await import("../helpers/berthd.ts");
+    const p = Bun.spawn([Bun.which("script")!, "-qefc", `${DOCKER_CLI} run -it --name det --detach-keys ctrl-x,x busybox sh`, "/dev/null"], {
+      env: { ...d.env, TERM: "xterm" }, stdin: "pipe", stdout: "pipe", stderr: "pipe",
+    });
+    await Bun.sleep(800);
+    p.stdin.write("echo before-detach\n");
+    p.stdin.flush();
+    await Bun.sleep(300);
+    p.stdin.write("\x18x");
+    p.stdin.flush();
+    let killed = false;
+    const timer = setTimeout(() => ((killed = true), p.kill("SIGKILL")), 20_000);
+    const out = await new Response(p.stdout).text();
+    await p.exited;
+    clearTimeout(timer);
+    expect(killed).toBe(false); // the CLI left by itself, on the detach keys
+    expect(out).toContain("before-detach");
+    expect((await d.docker(["inspect", "-f", "{{.State.Running}}", "det"])).stdout.trim()).toBe("true");
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    expect((await d.docker(["logs", "--until", String(past), "det"])).stdout).toBe("");
+    await d.docker(["rm", "-f", "det"]);
+  });
+});
