@@ -86,6 +86,19 @@ int read_full(int fd, void *buf, size_t n)
  * Stage 0 sends the init single bytes: 'G' (go), 'C' (cgroups joined), 'A' (pty size set). 'C'
  * may arrive while the init waits for 'A', so what arrived early is remembered.
  */
+/* A connected unix stream socket to the path in field f; a failure is the current step's. */
+static int connect_unix(const struct field *f, int detail)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (f->len >= sizeof addr.sun_path)
+		fail(ENAMETOOLONG, 0);
+	memcpy(addr.sun_path, f->str, f->len + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+		fail(errno, detail);
+	return fd;
+}
+
 static int got_cgroups;
 void wait_for_parent(char want)
 {
@@ -223,27 +236,13 @@ static void stage0_pre_clone(struct step *s)
 		close(step_fd[cur_step]);
 		step_fd[cur_step] = -1;
 		break;
-	case OP_CONSOLE_SOCKET: {
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		if (s->f[0].len >= sizeof addr.sun_path)
-			fail(ENAMETOOLONG, 0);
-		memcpy(addr.sun_path, s->f[0].str, s->f[0].len + 1);
-		console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console_sock < 0 || connect(console_sock, (struct sockaddr *)&addr, sizeof addr) < 0)
-			fail(errno, 0);
+	case OP_CONSOLE_SOCKET:
+		console_sock = connect_unix(&s->f[0], 0);
 		break;
-	}
-	case OP_AGENT_CONNECT: {
+	case OP_AGENT_CONNECT:
 		/* the seccomp agent, reached from the host's mount namespace (before any setns) */
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		if (s->f[0].len >= sizeof addr.sun_path)
-			fail(ENAMETOOLONG, 0);
-		memcpy(addr.sun_path, s->f[0].str, s->f[0].len + 1);
-		agent_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (agent_sock < 0 || connect(agent_sock, (struct sockaddr *)&addr, sizeof addr) < 0)
-			fail(errno, DETAIL_AGENT);
+		agent_sock = connect_unix(&s->f[0], DETAIL_AGENT);
 		break;
-	}
 	case OP_OPEN_FIFO:
 		/* create's exec fifo: `berth start` writes a byte into it to let the init go on. */
 		if (mkfifo(s->f[0].str, 0600) < 0 && errno != EEXIST)
