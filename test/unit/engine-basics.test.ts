@@ -12,7 +12,8 @@ import { filterContainers } from "../../src/engine/containers/list.ts";
 import { humanDuration, listItem, statusText } from "../../src/engine/containers/inspect.ts";
 import { initialState, type ContainerRecord } from "../../src/engine/containers/store.ts";
 import { follow, readAll, timeSeconds } from "../../src/engine/logs/jsonfile.ts";
-import { frame, parseDetachKeys } from "../../src/engine/containers/attach.ts";
+import { parseDetachKeys } from "../../src/engine/containers/attach.ts";
+import { frame } from "../../src/engine/monitor/api.ts";
 import { ApiError } from "../../src/engine/errors.ts";
 
 const tmp = fs.mkdtempSync(`${os.tmpdir()}/berth-engine-unit-`);
@@ -200,6 +201,24 @@ describe("json-file logs", () => {
     stop = true;
     await done;
     expect(got).toEqual(["torn", "more\n"]);
+  });
+});
+
+describe("json-file logs, following across a 64 KiB read", () => {
+  it("keeps a character split between two reads", async () => {
+    const path = `${tmp}/utf8-json.log`;
+    fs.writeFileSync(path, "");
+    const got: string[] = [];
+    let stop = false;
+    const done = follow(path, { stdout: true, stderr: true }, { end: 0, ino: fs.statSync(path).ino }, (e) => got.push(e.log), () => stop, () => false);
+    // The "é" (2 bytes) straddles the 65536-byte boundary of the reader's buffer.
+    const head = '{"log":"';
+    const pad = "x".repeat(65535 - Buffer.byteLength(head));
+    fs.appendFileSync(path, `${head}${pad}é\\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}\n`);
+    await Bun.sleep(150);
+    stop = true;
+    await done;
+    expect(got).toEqual([`${pad}é\n`]);
   });
 });
 

@@ -1,6 +1,7 @@
 // Reading the json-file logs the monitor writes: <id>-json.log and its rotated files .1, .2, …
 // (.1 the newest of the old ones). One JSON object per line: {"log","stream","time"}.
 import fs from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 
 export interface Entry {
   log: string;
@@ -93,6 +94,8 @@ export async function follow(
   emit: (e: Entry) => void, stop: () => boolean, cancelled: () => boolean,
 ): Promise<void> {
   let pos = from.end, ino = from.ino, rest = "";
+  // One decoder per file: a character split between two reads is not lost.
+  let decoder = new StringDecoder("utf8");
   for (;;) {
     if (cancelled()) return;
     const finished = stop(); // read before reading the file: nothing is lost between
@@ -102,14 +105,15 @@ export async function follow(
     } catch { /* rotating */ }
     if (st && st.ino !== ino && ino !== 0) {
       // Rotated: finish the old file (now .1) from where we were, then start the new one.
-      drain(`${path}.1`, pos, o, emit, rest);
+      drain(`${path}.1`, pos, o, emit, rest, decoder);
       pos = 0;
       rest = "";
+      decoder = new StringDecoder("utf8");
     }
     if (st) {
       ino = st.ino;
       if (st.size > pos) {
-        const r = drain(path, pos, o, emit, rest);
+        const r = drain(path, pos, o, emit, rest, decoder);
         pos = r.pos;
         rest = r.rest;
       }
@@ -119,7 +123,7 @@ export async function follow(
   }
 }
 
-function drain(file: string, pos: number, o: ReadOptions, emit: (e: Entry) => void, rest: string): { pos: number; rest: string } {
+function drain(file: string, pos: number, o: ReadOptions, emit: (e: Entry) => void, rest: string, decoder: StringDecoder): { pos: number; rest: string } {
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
@@ -132,7 +136,7 @@ function drain(file: string, pos: number, o: ReadOptions, emit: (e: Entry) => vo
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
       if (n <= 0) break;
       pos += n;
-      const text = rest + buf.subarray(0, n).toString("utf8");
+      const text = rest + decoder.write(buf.subarray(0, n));
       const lines = text.split("\n");
       rest = lines.pop() ?? "";
       for (const line of lines) {
