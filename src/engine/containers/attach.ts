@@ -4,6 +4,7 @@
 // 8-byte multiplexed frames without a TTY, raw bytes with one; stdin is raw from the client.
 import type { Duplex } from "node:stream";
 import type { MonitorConn } from "./deps.ts";
+import { frame } from "../monitor/api.ts";
 
 export interface AttachOptions {
   stdin: boolean;
@@ -18,13 +19,6 @@ export interface AttachOptions {
 
 const MAX_PENDING_STDIN = 1 << 20;
 
-export function frame(stream: number, payload: Uint8Array): Buffer {
-  const h = Buffer.alloc(8 + payload.length);
-  h[0] = stream;
-  h.writeUInt32BE(payload.length, 4);
-  h.set(payload, 8);
-  return h;
-}
 
 /** "ctrl-p,ctrl-q" → [16, 17]; dockerd's words for a bad one. */
 export function parseDetachKeys(spec: string | null | undefined): number[] | undefined {
@@ -61,8 +55,7 @@ export class AttachSession {
     client.on("end", () => {
       // A half-close is "no more stdin", not "stop": output keeps flowing (docker-api-map §2.4).
       this.stdinEnded = true;
-      if (this.o.stdin && this.o.stdinOnce) this.conn ? this.conn.eof() : undefined;
-      if (!this.o.stdin) return;
+      if (this.o.stdin && this.o.stdinOnce) this.conn?.eof();
     });
     client.on("close", () => this.finish(false));
     client.on("error", () => this.finish(false));

@@ -144,7 +144,6 @@ export class ExecService {
       if (o.session) o.session.join(conn);
     } catch (err) {
       e.running = false;
-      e.exitCode = 126;
       fs.rmSync(e.dir, { recursive: true, force: true });
       const message = err instanceof BerthError ? err.describe() : (err as Error).message;
       e.exitCode = /not found|no such file/i.test(message) ? 127 : 126;

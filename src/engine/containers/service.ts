@@ -255,7 +255,7 @@ export class ContainerService extends EventEmitter {
       c.state = { ...c.state, Error: message, ExitCode: /not found|no such file/i.test(message) ? 127 : /permission denied|not executable/i.test(message) ? 126 : 128 };
       this.save(c);
       this.emit("start-failed", c);
-      if (c.hostConfig.AutoRemove) await this.removeLocked(id, { force: true, volumes: false }).catch(() => {});
+      if (c.hostConfig.AutoRemove) await this.removeLocked(id).catch(() => {});
       if (e instanceof ApiError) throw e;
       // The CLI maps these words to 127/126 (docker run's exit codes), as it does with dockerd's.
       throw new ApiError(/not found|no such file|permission denied|not executable/i.test(message) ? 400 : 500,
@@ -309,7 +309,7 @@ export class ContainerService extends EventEmitter {
     this.save(c);
     this.emit("exit", c);
     if (c.hostConfig.AutoRemove) {
-      await this.removeLocked(c.id, { force: true, volumes: !!c.hostConfig.AutoRemove }).catch((e) => log.warn(`auto-removing ${c.id}: ${(e as Error).message}`));
+      await this.removeLocked(c.id).catch((e) => log.warn(`auto-removing ${c.id}: ${(e as Error).message}`));
     }
   }
 
@@ -319,7 +319,7 @@ export class ContainerService extends EventEmitter {
   async reconcile(): Promise<void> {
     for (const c of this.byId.values()) {
       if (c.state.Status === "removing") {
-        await this.removeLocked(c.id, { force: true, volumes: false }).catch(() => {});
+        await this.removeLocked(c.id).catch(() => {});
         continue;
       }
       if (!c.state.Running) continue;
@@ -476,10 +476,11 @@ export class ContainerService extends EventEmitter {
       throw conflict(`You cannot remove a ${what} container ${c.id}. ${c.state.Paused ? "Unpause and then stop" : "Stop"} the container before attempting removal or force remove`);
     }
     if (c.state.Status === "removing" && !o.force) throw conflict(`removal of container ${c.id} is already in progress`);
-    await this.serial(c.id, () => this.removeLocked(c.id, o));
+    await this.serial(c.id, () => this.removeLocked(c.id));
   }
 
-  private async removeLocked(id: string, _o: { force: boolean; volumes: boolean }): Promise<void> {
+  /** Removes a container whatever its state (the caller checked `force`); -v has nothing to remove yet. */
+  private async removeLocked(id: string): Promise<void> {
     const c = this.byId.get(id);
     if (!c) return;
     const wasRunning = c.state.Running;

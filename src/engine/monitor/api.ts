@@ -12,11 +12,13 @@ function monitorPath(): string {
 }
 export const MONITOR_PATH = monitorPath();
 
-export function header(type: number, length: number): Buffer {
-  const h = Buffer.alloc(8);
-  h[0] = type;
-  h.writeUInt32BE(length, 4);
-  return h;
+/** Docker's 8-byte frame header and payload (attach streams, logs, and this protocol). */
+export function frame(type: number, payload: Uint8Array): Buffer {
+  const f = Buffer.alloc(8 + payload.length);
+  f[0] = type;
+  f.writeUInt32BE(payload.length, 4);
+  f.set(payload, 8);
+  return f;
 }
 
 class Conn implements MonitorConn {
@@ -59,7 +61,7 @@ class Conn implements MonitorConn {
   private send(type: number, payload: Uint8Array = new Uint8Array(0)): void {
     if (this.closed) return;
     try {
-      this.sock.write(Buffer.concat([header(type, payload.length), payload]));
+      this.sock.write(frame(type, payload));
     } catch { /* closing */ }
   }
 

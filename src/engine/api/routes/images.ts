@@ -48,11 +48,10 @@ export function register(r: Router, engine: Engine): void {
   });
 
   r.post("/images/load", async (ctx) => {
-    const quiet = ctx.flag("quiet");
+    // (quiet=1 changes nothing: one message per image either way, no progress bar to suppress)
     const loaded = await images.load(body(ctx));
     const send = startJsonStream(ctx);
     for (const line of loaded) send({ stream: `${line}\n` });
-    void quiet; // one message per image either way; there is no progress bar to suppress
     ctx.res!.end();
   });
 
