@@ -117,16 +117,18 @@ void wait_for_parent(char want)
 	}
 }
 
-/* BERTH_TRACE=1: each step's start time, to stderr, to explain where setup time goes. */
-static int tracing;
+/* BERTH_TRACE=1: each step's start time (wall clock, ms, as berth's BERTH_TRACE=abs prints it),
+ * to the executor's own stderr (kept before the container's stdio replaces it), to explain
+ * where setup time goes. */
+static int tracing, trace_fd = 2;
 static void trace_step(const char *who, int i, int op)
 {
 	if (!tracing)
 		return;
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	dprintf(2, "berth trace: executor %s step %d op %d at %ld.%06ld\n", who, i, op, (long)ts.tv_sec % 1000,
-		ts.tv_nsec / 1000);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dprintf(trace_fd, "berth trace: executor %s step %d op %d @%lld.%03ld\n", who, i, op,
+		(long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, (ts.tv_nsec / 1000) % 1000);
 }
 
 static void send_rec(int fd, const int32_t *rec)
@@ -206,6 +208,43 @@ out:
  */
 static int *step_fd;
 
+/* clone3's argument block (linux/sched.h, which clashes with glibc's sched.h). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+/* Whether the clone placed the child in the OP_CGROUP_INTO cgroup already. */
+static int cloned_into_cgroup;
+
+/* Clones the init (or exec'd process). With a v2 cgroup to join, clone3 creates it inside
+ * (no cgroup.procs write, so no wait on the kernel's global fork lock); any clone3 failure
+ * (ENOSYS on old kernels, EPERM from a seccomp filter, E2BIG...) falls back to plain clone and
+ * a cgroup.procs write after it, which then reports a real cgroup error. */
+static pid_t clone_init(struct plan *pl, uint32_t clone_step, uint64_t flags)
+{
+	for (uint32_t j = clone_step + 1; j < pl->nsteps; j++) {
+		if (pl->steps[j].op != OP_CGROUP_INTO)
+			continue;
+		struct clone3_args ca;
+		memset(&ca, 0, sizeof ca);
+		ca.flags = flags | CLONE_INTO_CGROUP_FLAG;
+		ca.exit_signal = SIGCHLD;
+		ca.cgroup = (uint64_t)step_fd[j];
+		long r = syscall(SYS_clone3, &ca, sizeof ca);
+		if (r >= 0) {
+			if (r > 0)
+				cloned_into_cgroup = 1;
+			return (pid_t)r;
+		}
+		break;
+	}
+	return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 static void open_host_paths(struct plan *pl)
 {
 	step_fd = calloc(pl->nsteps ? pl->nsteps : 1, sizeof(int));
@@ -218,8 +257,10 @@ static void open_host_paths(struct plan *pl)
 		cur_step = (int)i;
 		if (s->op == OP_SETNS)
 			step_fd[i] = open(s->f[0].str, O_RDONLY | O_CLOEXEC);
-		else if (s->op == OP_CGROUP_JOIN)
+		else if (s->op == OP_CGROUP_SELF)
 			step_fd[i] = open(s->f[0].str, O_WRONLY | O_CLOEXEC);
+		else if (s->op == OP_CGROUP_INTO)
+			step_fd[i] = open(s->f[0].str, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		else
 			continue;
 		if (step_fd[i] < 0)
@@ -276,12 +317,18 @@ static void stage0_after_clone(struct step *s, pid_t child)
 		if (write_file(path, s->f[0].str, s->f[0].len) < 0)
 			fail(errno, 0);
 		break;
-	case OP_CGROUP_JOIN: {
-		char pid[16];
-		int n = snprintf(pid, sizeof pid, "%d", child);
-		if (write(step_fd[cur_step], pid, (size_t)n) != n)
-			fail(errno, 0);
+	case OP_CGROUP_INTO: {
+		/* The clone put the child there already, unless clone3 was not to be had. */
+		if (!cloned_into_cgroup) {
+			char pid[16];
+			int n = snprintf(pid, sizeof pid, "%d", child);
+			int fd = openat(step_fd[cur_step], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, pid, (size_t)n) != n)
+				fail(errno, 0);
+			close(fd);
+		}
 		close(step_fd[cur_step]);
+		step_fd[cur_step] = -1;
 		break;
 	}
 	case OP_BIND_SOURCE: {
@@ -313,13 +360,13 @@ static void stage0_after_clone(struct step *s, pid_t child)
 
 static int is_parent_op(int op)
 {
-	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS || op == OP_CGROUP_JOIN ||
+	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS || op == OP_CGROUP_INTO ||
 	       op == OP_OOM_SCORE_ADJ;
 }
 
 /* Parent ops the init needs before it may start at all (it cannot act in its user namespace
- * before its maps exist). Cgroup joins come later: the first write to a v1 cgroup.procs can take
- * ~8 ms (an RCU grace period), and the init does its mounts meanwhile, until OP_CGROUP_WAIT. */
+ * before its maps exist). A fallback cgroup.procs write comes later: it can take an RCU grace
+ * period, and the init does its mounts meanwhile, until OP_CGROUP_WAIT. */
 static int is_early_parent_op(int op)
 {
 	return op == OP_UID_MAP || op == OP_GID_MAP || op == OP_SETGROUPS || op == OP_BIND_SOURCE;
@@ -358,10 +405,13 @@ static void stage1(struct plan *pl, uint32_t first)
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until exec: if stage 0 dies mid-setup, so do we */
 	if (agent_sock >= 0)
 		close(agent_sock); /* stage 0 talks to the agent */
-	/* The host fds stage 0 opened (namespaces, cgroup.procs) are its business, not ours. */
+	/* The host fds stage 0 opened (namespaces, cgroup dirs) are its business, not ours; the v1
+	 * tasks files are ours to write. */
 	for (uint32_t i = 0; i < pl->nsteps; i++)
-		if (step_fd[i] >= 0)
+		if (step_fd[i] >= 0 && pl->steps[i].op != OP_CGROUP_SELF) {
 			close(step_fd[i]);
+			step_fd[i] = -1;
+		}
 	if (host_proc >= 0)
 		close(host_proc);
 	/* Before 'G', stage 0 hands over the bind sources it opened for us, in plan order. */
@@ -392,6 +442,12 @@ static void stage1(struct plan *pl, uint32_t first)
 			progress[0] = (int32_t)i;
 		trace_step("init", (int)i, s->op);
 		switch (s->op) {
+		case OP_CGROUP_SELF:
+			if (write(step_fd[i], "0", 1) != 1)
+				fail(errno, 0);
+			close(step_fd[i]);
+			step_fd[i] = -1;
+			break;
 		case OP_CGROUP_WAIT:
 			wait_for_parent('C');
 			break;
@@ -544,7 +600,11 @@ int main(int argc, char **argv, char **envp)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != berth)
 		_exit(1);
-	tracing = getenv("BERTH_TRACE") != NULL;
+	const char *trace = getenv("BERTH_TRACE");
+	tracing = trace != NULL;
+	if (tracing)
+		trace_fd = trace[0] == '/' ? open(trace, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)
+					   : fcntl(2, F_DUPFD_CLOEXEC, 3);
 	trace_step("start", -1, 0);
 	ctl_fd = atoi(argv[1]);
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -560,6 +620,7 @@ int main(int argc, char **argv, char **envp)
 	if (!buf || read_full(ctl_fd, buf, len) < 0 || plan_parse(buf, len, &pl) < 0)
 		fail(EINVAL, DETAIL_BAD_PLAN);
 
+	trace_step("plan read", -1, 0);
 	open_host_paths(&pl);
 	uint32_t i = 0;
 	for (; i < pl.nsteps && pl.steps[i].op != OP_CLONE; i++) {
@@ -587,7 +648,7 @@ int main(int argc, char **argv, char **envp)
 	sigprocmask(SIG_BLOCK, &all, &old);
 
 	trace_step("clone", (int)i, OP_CLONE);
-	pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t child = clone_init(&pl, i, flags);
 	if (child < 0)
 		fail(errno, 0);
 	if (child == 0) {

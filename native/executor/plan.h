@@ -31,7 +31,8 @@ enum op {
 	OP_UID_MAP = 10,       /* s:map */
 	OP_GID_MAP = 11,       /* s:map */
 	OP_SETGROUPS = 12,     /* s:"deny"|"allow" */
-	OP_CGROUP_JOIN = 13,   /* s:path of a cgroup.procs file */
+	OP_CGROUP_INTO = 57,   /* s:dir of a v2 cgroup   clone3(CLONE_INTO_CGROUP) into it; where clone3
+	                          fails, stage 0 writes the pid to its cgroup.procs instead */
 	OP_OOM_SCORE_ADJ = 14, /* s:value                              written from outside, as runc does */
 
 	/* stage 1: the container init */
@@ -63,6 +64,8 @@ enum op {
 	OP_CWD = 44,           /* s:path */
 	OP_WAIT_FIFO = 45,     /* block until `start` writes the exec fifo */
 	OP_EXEC = 46,          /* s:argv(NUL-separated) s:envp(NUL-separated) i:preserve_fds */
+	OP_CGROUP_SELF = 56,   /* s:path of a v1 tasks file   stage 0 opens it; the init writes "0" (itself):
+	                          a thread moving itself skips the kernel's global fork lock */
 	OP_CGROUP_WAIT = 48,   /* wait until stage 0 has put us in our cgroups */
 	OP_HOOK_POINT = 49,    /* tell berth the namespaces exist; it runs createRuntime hooks and
 	                          answers with the state JSON hooks get on stdin */

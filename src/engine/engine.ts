@@ -4,6 +4,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import type { Database } from "bun:sqlite";
 import { openStore } from "./store/db.ts";
+import { detectLayout, ensureCgroupPath } from "../runtime/cgroups/index.ts";
 import { ContainerService } from "./containers/service.ts";
 import type { ContainerRecord } from "./containers/store.ts";
 import type { AttachSession } from "./containers/attach.ts";
@@ -65,6 +66,12 @@ export class Engine {
     }
     for (const d of ["containers"]) fs.mkdirSync(`${config.dataRoot}/${d}`, { recursive: true, mode: 0o710 });
     fs.mkdirSync(`${config.execRoot}/m`, { recursive: true, mode: 0o700 });
+    // The containers' parent cgroup stays while berthd runs (as dockerd's /docker does).
+    try {
+      ensureCgroupPath(detectLayout(), config.cgroupParent);
+    } catch (e) {
+      log.warn(`cgroup parent ${config.cgroupParent}: ${(e as Error).message}`);
+    }
     const wired = openImages(db, config);
     const containers = new ContainerService(db, {
       dataRoot: config.dataRoot, execRoot: config.execRoot, cgroupParent: config.cgroupParent,
@@ -80,6 +87,7 @@ export class Engine {
     const engine = new Engine(config, db, id, wired.images, containers, wired.monitor);
     wired.images.service.onEvent = (e) => engine.events.publish("image", e.Action, e.id, e.name ? { name: e.name } : {});
     await containers.reconcile();
+    await containers.drain(); // removals a previous berthd did not finish
     const swept = wired.rootfs.sweep(new Set(containers.list().map((c) => c.id)));
     if (swept.length) log.info(`removed ${swept.length} root filesystem(s) of containers no longer in the store`);
     log.info(`loaded ${containers.list().length} container(s), ${wired.images.count()} image(s)`);
@@ -131,8 +139,18 @@ export class Engine {
     return this.images.exportRootfs(c.id, c.imageId);
   }
 
-  close(): void {
+  /** Lets the cleanups of removed containers finish, then closes the store. */
+  async close(): Promise<void> {
+    await this.containers.drain();
+    this.closeNow();
+  }
+
+  /** Closes the store at once (a failed start-up; or after close()). */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.containers.close();
     this.db.close();
   }
+  private closed = false;
 }

@@ -2,7 +2,7 @@
 // and that failures leave nothing behind. Needs root and busybox-static (CI installs it).
 import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
-import { berth, CAN_RUN, killDetached, leftoverState, makeBundle, runIn, uniqueId, STATE_ROOT, BERTH } from "../helpers/bundle.ts";
+import { berth, CAN_RUN, killDetached, leftoverState, makeBundle, probeBinary, runIn, uniqueId, STATE_ROOT, BERTH } from "../helpers/bundle.ts";
 
 const it = CAN_RUN ? test : test.skip;
 
@@ -387,6 +387,41 @@ describe("berth run: cgroups", () => {
       expect(cgroupDirs(id)).toEqual([]);
     } finally {
       b.cleanup();
+    }
+  });
+
+  // The init joins v1 hierarchies by moving itself (tasks) and the unified one by clone3
+  // CLONE_INTO_CGROUP; where clone3 is filtered (docker's default profile: ENOSYS) the executor
+  // falls back to writing cgroup.procs. Both ways must land in every hierarchy, for run and exec.
+  it("puts the init and an exec'd process in every hierarchy, with clone3 and where it is filtered", () => {
+    const hierarchies = fs.readFileSync("/proc/self/cgroup", "utf8").trim().split("\n").length;
+    for (const wrap of [[], [probeBinary(), "noclone3"]]) {
+      const id = uniqueId("cg");
+      const b = makeBundle(["sh", "-c", "cat /proc/self/cgroup; sleep 30"]);
+      try {
+        // Output through files: the container inherits create's stdout and would hold a pipe open.
+        let n = 0;
+        const run = (args: string[]) => {
+          const out = `${b.dir}/out${++n}`, err = `${b.dir}/err${n}`;
+          const r = Bun.spawnSync([...wrap, BERTH, "--root", STATE_ROOT, ...args], { stdout: Bun.file(out), stderr: Bun.file(err) });
+          return { code: r.exitCode, stdout: fs.readFileSync(out, "utf8"), stderr: fs.readFileSync(err, "utf8") };
+        };
+        const dry = run(["run", "--dry-run", "--bundle", b.dir, id]).stdout;
+        expect(dry).toMatch(/moves itself into \S+ \(writes 0 to tasks\)|clone the init straight into/);
+        const created = run(["create", "--bundle", b.dir, id]);
+        expect(created.stderr).toBe("");
+        const exec = run(["exec", id, "cat", "/proc/self/cgroup"]);
+        expect(exec.stderr).toBe("");
+        expect(run(["start", id]).code).toBe(0);
+        for (const out of [exec.stdout, fs.readFileSync(`/proc/${JSON.parse(run(["state", id]).stdout).pid}/cgroup`, "utf8")]) {
+          const lines = out.trim().split("\n");
+          expect(lines.length).toBe(hierarchies);
+          for (const l of lines) expect(l).toEndWith(`/berth/${id}`);
+        }
+      } finally {
+        berth(["delete", "--force", id]);
+        b.cleanup();
+      }
     }
   });
 

@@ -8,6 +8,7 @@ import { ApiError } from "../errors.ts";
 import * as log from "../log.ts";
 import { Context, compareVersions } from "./context.ts";
 import type { Router } from "./router.ts";
+import { mark } from "../../runtime/trace.ts";
 
 export const API_VERSION = "1.45";
 export const MIN_API_VERSION = "1.24";
@@ -116,6 +117,8 @@ export class ApiServer {
   }
 
   private onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    mark(`> ${req.method} ${req.url}`);
+    res.once("finish", () => mark(`< ${res.statusCode} ${req.method} ${req.url}`));
     for (const [k, v] of Object.entries(commonHeaders(this.info))) res.setHeader(k, v);
     res.setHeader("Date", new Date().toUTCString());
     this.sockets.add(res.socket as Duplex);
@@ -131,6 +134,7 @@ export class ApiServer {
   };
 
   private onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    mark(`> ${req.method} ${req.url} (upgrade)`);
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
     socket.on("error", () => {});

@@ -18,6 +18,7 @@ import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder }
 import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, containerFiles } from "./spec/index.ts";
 import { parseSize } from "../daemon/config.ts";
+import { mark } from "../../runtime/trace.ts";
 
 export interface ServiceOptions {
   dataRoot: string;
@@ -47,6 +48,8 @@ export class ContainerService extends EventEmitter {
   private controls = new Map<string, MonitorConn>();
   /** serialises operations on one container (start vs stop vs rm racing) */
   private locks = new Map<string, Promise<unknown>>();
+  /** Cleanups of removed containers under way (cleanUp), by id. */
+  private cleaning = new Map<string, Promise<void>>();
   readonly runtimeRoot: string;
   /** called once the monitor listens and before the container's process is released */
   beforeStart?: (c: ContainerRecord, attachSocket: string) => Promise<void>;
@@ -140,6 +143,7 @@ export class ContainerService extends EventEmitter {
       cgroupsPath: this.cgroupsPath(id, hostConfig), phase: "create",
     });
     warnings.push(...dry.warnings);
+    mark("create: spec checked");
     const args = dry.spec.process?.args ?? [];
     const rec: ContainerRecord = {
       id, name, created: new Date().toISOString(), imageRef: config.Image, imageId: image.id,
@@ -161,7 +165,9 @@ export class ContainerService extends EventEmitter {
       fs.writeFileSync(`${dir}/hosts`, files.hosts);
       fs.writeFileSync(`${dir}/resolv.conf`, files.resolvConf);
       for (const d of dry.mkdirs ?? []) fs.mkdirSync(d, { recursive: true });
+      mark("create: files written");
       await this.deps.rootfs.prepare(id, image.id);
+      mark("create: rootfs mounted");
       if (!this.store.insert(rec)) {
         throw conflict(`Conflict. The container name "/${name}" is already in use by another container. You have to remove (or rename) that container to be able to reuse that name.`);
       }
@@ -170,6 +176,7 @@ export class ContainerService extends EventEmitter {
       fs.rmSync(dir, { recursive: true, force: true });
       throw e;
     }
+    mark("create: stored");
     this.byId.set(id, rec);
     this.emit("create", rec);
     return { Id: id, Warnings: warnings };
@@ -199,6 +206,7 @@ export class ContainerService extends EventEmitter {
     if (c.state.Paused) throw conflict("cannot start a paused container, try unpause instead");
     if (c.state.Running) throw notModified();
     if (c.state.Status === "removing") throw conflict(`container ${id} is marked for removal and cannot be started`);
+    mark(`start ${id.slice(0, 12)}: begin`);
     const run = this.runDir(id);
     // Leftovers of a previous run: the runtime's state, the monitor's files.
     await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
@@ -211,7 +219,9 @@ export class ContainerService extends EventEmitter {
     };
     const limits = this.logLimits(c);
     try {
+      mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
+      mark("start: rootfs mounted");
       const read = (p: string) => {
         try {
           return fs.readFileSync(`${rootfs}${p}`, "utf8");
@@ -230,15 +240,19 @@ export class ContainerService extends EventEmitter {
         ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
         stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
       });
+      mark("start: spec built");
       await createOnly({
         id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile,
         consoleSocket: paths.consoleSocket, wrap, sinks: this.sinks,
       } as Parameters<typeof createOnly>[0]);
+      mark("start: created");
       const conn = await this.deps.monitor.connect(paths.attachSocket);
+      mark("start: monitor connected");
       this.watch(c, conn, c.generation + 1);
       // Attachers waiting for this start join now, before the process can write its first byte.
       await this.beforeStart?.(c, paths.attachSocket);
       await startContainer(this.runtimeRoot, id, this.sinks);
+      mark("start: started");
       const rt = loadContainer(this.runtimeRoot, id);
       c.generation++;
       c.state = {
@@ -247,6 +261,7 @@ export class ContainerService extends EventEmitter {
       };
       this.save(c);
       this.emit("start", c);
+      mark("start: recorded");
     } catch (e) {
       this.controls.get(id)?.close();
       this.controls.delete(id);
@@ -301,16 +316,24 @@ export class ContainerService extends EventEmitter {
   }
 
   private async recordExit(c: ContainerRecord, code: number, finishedAt: string | undefined, error: string): Promise<void> {
-    await deleteContainer(this.runtimeRoot, c.id, true, this.sinks).catch((e) => log.warn(`cleaning up container ${c.id}: ${(e as Error).message}`));
+    mark(`exit ${c.id.slice(0, 12)}: begin`);
+    const cleanUpRuntime = () =>
+      deleteContainer(this.runtimeRoot, c.id, true, this.sinks).catch((e) => log.warn(`cleaning up container ${c.id}: ${(e as Error).message}`));
+    // With a pid namespace of its own, the init's end was the end of every process in it, so the
+    // exit is reported first and the runtime state (cgroups) goes after; on the host's, processes
+    // the init left behind are killed before the container counts as exited.
+    const ownPidNs = c.hostConfig.PidMode !== "host";
+    if (!ownPidNs) await cleanUpRuntime();
     c.state = {
       ...c.state, Status: "exited", Running: false, Paused: false, Restarting: false, Pid: 0,
       ExitCode: code, Error: error, FinishedAt: finishedAt ?? new Date().toISOString(), OOMKilled: c.state.OOMKilled,
     };
     this.save(c);
     this.emit("exit", c);
+    mark("exit: recorded");
     if (c.hostConfig.AutoRemove) {
       await this.removeLocked(c.id).catch((e) => log.warn(`auto-removing ${c.id}: ${(e as Error).message}`));
-    }
+    } else if (ownPidNs) await cleanUpRuntime();
   }
 
   // ---- after a daemon restart ---------------------------------------------------------------
@@ -479,28 +502,58 @@ export class ContainerService extends EventEmitter {
     await this.serial(c.id, () => this.removeLocked(c.id));
   }
 
-  /** Removes a container whatever its state (the caller checked `force`); -v has nothing to remove yet. */
+  /**
+   * Removes a container whatever its state (the caller checked `force`); -v has nothing to remove
+   * yet. A running one is killed first, so the answer means its processes are gone. The container
+   * is then gone for the API (name free, `wait` answered), and what it leaves on the host (runtime
+   * state and cgroups, root filesystem, directories) is cleaned up right after, off the answer's
+   * path: `docker run --rm` need not wait for an unmount and a recursive delete.
+   */
   private async removeLocked(id: string): Promise<void> {
     const c = this.byId.get(id);
     if (!c) return;
-    const wasRunning = c.state.Running;
-    c.state = { ...c.state, Status: "removing" };
-    this.store.saveState(c);
     this.controls.get(id)?.close();
     this.controls.delete(id);
-    // Kills the container's processes (the monitor then exits by itself) and its runtime state.
-    await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch((e) => log.warn(`removing container ${id}: ${(e as Error).message}`));
-    if (wasRunning) {
+    if (c.state.Running) {
+      c.state = { ...c.state, Status: "removing" };
+      this.store.saveState(c);
+      // Kills the container's processes (the monitor then exits by itself) and its runtime state.
+      await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch((e) => log.warn(`removing container ${id}: ${(e as Error).message}`));
       c.state = { ...c.state, Running: false, Paused: false, Pid: 0, ExitCode: 137, FinishedAt: new Date().toISOString() };
       this.emit("exit", c);
       this.emit("state", c);
     }
+    this.store.retire(id);
+    this.byId.delete(id);
+    mark(`remove ${id.slice(0, 12)}: retired`);
+    this.emit("destroy", c);
+    this.cleanUpLater(id);
+  }
+
+  /** What a removed container left on the host; the removals row goes once all of it is gone. */
+  private async cleanUp(id: string): Promise<void> {
+    await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch((e) => log.warn(`removing container ${id}: ${(e as Error).message}`));
     await this.deps.rootfs.remove(id);
     fs.rmSync(this.runDir(id), { recursive: true, force: true });
     fs.rmSync(this.dir(id), { recursive: true, force: true });
-    this.store.remove(id);
-    this.byId.delete(id);
-    this.emit("destroy", c);
+    this.store.cleaned(id);
+    mark(`remove ${id.slice(0, 12)}: cleaned up`);
+  }
+
+  private cleanUpLater(id: string): void {
+    if (this.cleaning.has(id)) return;
+    // After the answers this removal settles have been written out.
+    const p = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.cleanUp(id))
+      .catch((e) => log.warn(`cleaning up container ${id}: ${(e as Error).message}`))
+      .finally(() => this.cleaning.delete(id));
+    this.cleaning.set(id, p);
+  }
+
+  /** Finishes the cleanups still owed: those under way, and those a dead berthd left (at start). */
+  async drain(): Promise<void> {
+    for (const id of this.store.retired()) this.cleanUpLater(id);
+    while (this.cleaning.size) await Promise.allSettled([...this.cleaning.values()]);
   }
 
   rename(ref: string, newName: string): void {

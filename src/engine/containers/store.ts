@@ -75,6 +75,10 @@ export class ContainerStore {
       generation INTEGER NOT NULL DEFAULT 0,
       seq INTEGER NOT NULL
     )`);
+    // Containers removed from the API whose files, cgroups and runtime state are still being
+    // cleaned up (after the answer, in the background); a berthd that dies meanwhile finishes
+    // the job at its next start.
+    db.exec("CREATE TABLE IF NOT EXISTS removals (id TEXT PRIMARY KEY)");
   }
 
   /** Inserts; false when the name is taken (the caller words the 409). */
@@ -112,8 +116,22 @@ export class ContainerStore {
     }
   }
 
-  remove(id: string): void {
-    this.db.query("DELETE FROM containers WHERE id = ?").run(id);
+  /** One transaction: the container is gone for the API, and its cleanup is owed. */
+  retire(id: string): void {
+    this.db.transaction(() => {
+      this.db.query("DELETE FROM containers WHERE id = ?").run(id);
+      this.db.query("INSERT OR IGNORE INTO removals (id) VALUES (?)").run(id);
+    })();
+  }
+
+  /** Ids whose cleanup is still owed. */
+  retired(): string[] {
+    return (this.db.query("SELECT id FROM removals").all() as { id: string }[]).map((r) => r.id);
+  }
+
+  /** The cleanup of `id` is done. */
+  cleaned(id: string): void {
+    this.db.query("DELETE FROM removals WHERE id = ?").run(id);
   }
 
   /** Newest first, as `docker ps` lists them. */

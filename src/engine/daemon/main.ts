@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<void> {
     releases.push(takePidFile(`${cfg.dataRoot}/berthd.lock`, "data root lock"));
     releases.push(takePidFile(cfg.pidfile, "pid file"));
     engine = await Engine.open(cfg);
-    releases.push(() => engine.close());
+    releases.push(() => engine.closeNow());
     const router = buildRouter(engine);
     for (const r of router.routes) log.debug(`Registering ${r.method}, ${r.template}`);
     server = new ApiServer(router, { version: ENGINE_VERSION });
@@ -145,6 +145,7 @@ export async function main(argv: string[]): Promise<void> {
     stopping = true;
     log.info(`Processing signal '${sig}'`);
     await server.close(5000);
+    await engine.close(); // the cleanups of containers removed just now finish first
     cleanup();
     log.info("Daemon shutdown complete");
     process.exit(0);

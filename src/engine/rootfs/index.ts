@@ -3,6 +3,7 @@
 // option string would pass the kernel's one-page limit (many layers) the layers are handed
 // one by one through fsconfig("lowerdir+") instead, so long paths never matter.
 import fs from "node:fs";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../archive/libc.ts";
 import { packDir } from "../archive/pack.ts";
@@ -111,8 +112,15 @@ export class RootfsManager {
   }
 }
 
-/** Whether `p` is a mount point (from /proc/self/mountinfo, with its octal escapes). */
+/**
+ * Whether the overlay is mounted on `p`: an overlay has a device of its own, so its mount point's
+ * st_dev differs from its parent's. (Two stats, where reading /proc/self/mountinfo grew with
+ * every running container.)
+ */
 export function isMounted(p: string): boolean {
-  const esc = p.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
-  return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === esc);
+  try {
+    return fs.statSync(p).dev !== fs.statSync(path.dirname(p)).dev;
+  } catch {
+    return false;
+  }
 }

@@ -20,7 +20,7 @@ export type { ApplyOptions, WriteRecord } from "./resources";
 export { applyResources, sharesToWeight, blkioWeightToIoWeight, swapToV2 } from "./resources";
 export type { CreateOptions, DestroyOptions, FreezeOptions, CgroupStats } from "./manager";
 export {
-  createCgroup, destroyCgroup, freeze, isFrozen, listPids, readStats, planHierarchies, candidatePids, ownsHierarchy, joinedDirs, applyOwnedResources,
+  createCgroup, ensureCgroupPath, destroyCgroup, freeze, isFrozen, listPids, readStats, planHierarchies, candidatePids, ownsHierarchy, joinedDirs, applyOwnedResources,
 } from "./manager";
 export type { PlannedMount, PlannedSymlink, CgroupMountPlan, CgroupMountOptions } from "./mounts";
 export { cgroupMounts, parseMountOptions, MS } from "./mounts";

@@ -77,8 +77,17 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
 }
 
 /** Detect the cgroup layout. `mountinfo` defaults to the content of /proc/self/mountinfo. */
+// The host's layout, read once per process: cgroup hierarchies are mounted at boot and stay, and
+// reading mountinfo (which grows with every container's mounts) on each call was measurable in a
+// long-running berthd.
+let hostLayout: CgroupLayout | undefined;
+
 export function detectLayout(mountinfo?: string): CgroupLayout {
-  const text = mountinfo ?? readFileSync("/proc/self/mountinfo", "utf8");
+  if (mountinfo === undefined) return structuredClone((hostLayout ??= detectFrom(readFileSync("/proc/self/mountinfo", "utf8"))));
+  return detectFrom(mountinfo);
+}
+
+function detectFrom(text: string): CgroupLayout {
   const v1: Record<string, string> = {};
   const roots: Record<string, string> = {};
   let unified: string | undefined;

@@ -223,6 +223,21 @@ export function createCgroup(layout: CgroupLayout, id: string, linux?: Linux, op
   return cg;
 }
 
+/**
+ * Makes `path` exist in every hierarchy (cpuset filled in), for a daemon's cgroup parent: the
+ * containers below it then find it there and leave it when they go, rather than each creating
+ * and removing it again. Returns the directories it made.
+ */
+export function ensureCgroupPath(layout: CgroupLayout, path: string): string[] {
+  const fs = fsOf(layout);
+  const created: string[] = [];
+  for (const h of planHierarchies(layout, path)) {
+    mkdirAll(fs, h, created);
+    if (h.version === 1 && h.controllers.includes("cpuset")) fillCpuset(fs, h, created);
+  }
+  return created;
+}
+
 /** Did berth create this hierarchy's directory for the container? States written before
  *  `owned` existed say it through `created`. */
 export function ownsHierarchy(cg: ContainerCgroup, h: CgroupHierarchy): boolean {

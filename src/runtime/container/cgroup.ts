@@ -4,6 +4,7 @@ import fs from "node:fs";
 import type { Mount, Spec } from "../spec/types.ts";
 import type { ExpandedMount } from "../plan/compile.ts";
 import { MS } from "../linux.ts";
+import { joinsFor } from "../plan/cgroup-join.ts";
 import {
   candidatePids, cgroupMounts, createCgroup, destroyCgroup, detectLayout, planHierarchies, resolveCgroupPath,
   type CgroupLayout, type ContainerCgroup,
@@ -29,7 +30,7 @@ export class CgroupSetup {
   /** What the plan needs: where the init goes, and how a `cgroup` mount expands. */
   forPlan() {
     return {
-      procsFiles: this.planned.procsFiles,
+      joins: joinsFor(this.planned.hierarchies),
       expandMount: (m: Mount, _flags: number, cgroupns: boolean) => {
         const plan = cgroupMounts(this.layout, this.planned, { destination: m.destination, options: m.options, cgroupns });
         const mounts: ExpandedMount[] = plan.mounts.map((p) => ({

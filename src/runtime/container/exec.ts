@@ -7,6 +7,7 @@ import { checkLsm } from "./lsm.ts";
 import { BerthError, configError } from "../errors.ts";
 import type { Process, Spec } from "../spec/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
+import { joinsFor, type CgroupJoin } from "../plan/cgroup-join.ts";
 import { printPlan } from "../plan/print.ts";
 import { launch } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
@@ -47,7 +48,7 @@ export function savedSpec(root: string, id: string): Spec {
  * controllers may share one path: cpu,memory:sub); hierarchies not named keep the container's
  * own cgroup. The sub-cgroup must exist and stay below the container's.
  */
-export function subCgroupProcs(cg: ContainerCgroup | undefined, args: string[]): string[] {
+export function subCgroupJoins(cg: ContainerCgroup | undefined, args: string[]): CgroupJoin[] {
   const bad = (arg: string, why: string) => new BerthError(`--cgroup ${JSON.stringify(arg)}: ${why}`, { phase: "args" });
   if (!cg) throw bad(args[0]!, "the container has no cgroup");
   const byController = new Map<string, string>();
@@ -74,14 +75,12 @@ export function subCgroupProcs(cg: ContainerCgroup | undefined, args: string[]):
       byController.set(c, norm);
     }
   }
-  const files = new Set<string>();
-  for (const h of cg.hierarchies) {
-    const sub = all ?? h.controllers.map((c) => byController.get(c)).find((x) => x !== undefined) ?? (h.version === 2 ? byController.get("unified") : undefined);
-    const dir = sub ? `${h.dir}${sub}` : h.dir;
+  return joinsFor(cg.hierarchies, (hh) => {
+    const sub = all ?? hh.controllers.map((c) => byController.get(c)).find((x) => x !== undefined) ?? (hh.version === 2 ? byController.get("unified") : undefined);
+    const dir = sub ? `${hh.dir}${sub}` : hh.dir;
     if (sub && !fs.existsSync(`${dir}/cgroup.procs`)) throw bad(args.join(" "), `no cgroup ${dir} (the sub-cgroup must exist)`);
-    files.add(`${dir}/cgroup.procs`);
-  }
-  return [...files];
+    return dir;
+  });
 }
 
 export async function execInContainer(o: ExecOptions): Promise<number> {
@@ -94,7 +93,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
       phase: "exec", hint: l.status === "paused" ? "resume it first, or pass --ignore-paused" : undefined,
     });
   }
-  const procsFiles = o.cgroups?.length ? subCgroupProcs(l.state.cgroup, o.cgroups) : l.state.cgroup?.procsFiles ?? [];
+  const joins = o.cgroups?.length ? subCgroupJoins(l.state.cgroup, o.cgroups) : joinsFor(l.state.cgroup?.hierarchies ?? []);
   const spec = savedSpec(o.root, o.id);
   const proc = o.process;
   if (proc.terminal && o.detach && !o.consoleSocket) {
@@ -111,7 +110,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   } catch { /* no passwd: HOME=/ */ }
   const plan = compileExecPlan({
     spec, process: proc, initPid: l.state.pid, detach: !!o.detach, consoleSocket: o.consoleSocket,
-    preserveFds: o.preserveFds, procsFiles, seccomp, passwd,
+    preserveFds: o.preserveFds, joins, seccomp, passwd,
   });
   if (o.dryRun) {
     (o.sinks ?? stdioSinks).out(printPlan(plan));

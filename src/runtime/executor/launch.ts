@@ -1,4 +1,5 @@
 // Spawns the C executor, hands it the plan, and turns its reports into events.
+import { mark } from "../trace.ts";
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import { writeAll } from "../io.ts";
@@ -82,8 +83,10 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     });
   }
   const ctlFd = (proc.stdio as unknown as number[])[ctlIndex];
+  mark("executor spawned");
   opts.onSpawn?.(proc.pid);
   writeAll(ctlFd, encodePlan(plan));
+  mark("plan sent");
   let initPid = 0;
   let error: BerthError | undefined;
   let buf = new Uint8Array(0);

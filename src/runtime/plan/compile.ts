@@ -21,6 +21,7 @@ import { MODE } from "./ops.ts";
 import type { Plan, Step } from "./types.ts";
 import { addProcessSteps, type SeccompNotify } from "./process.ts";
 import { sysctlNamespace } from "../spec/hostns.ts";
+import { addCgroupInto, addCgroupSelf, needsCgroupWait, type CgroupJoin } from "./cgroup-join.ts";
 
 /** A mount the cgroups module expands a `cgroup` mount into. */
 export interface ExpandedMount {
@@ -50,9 +51,9 @@ export interface CompileInput {
   consoleSocket?: string;
   fifoPath?: string;
   preserveFds?: number;
-  /** cgroup.procs files the init joins, and how a `cgroup` mount expands. */
+  /** The cgroups the init joins, and how a `cgroup` mount expands. */
   cgroup?: {
-    procsFiles: string[];
+    joins: CgroupJoin[];
     expandMount(m: Mount, flags: number, cgroupns: boolean): { mounts: ExpandedMount[]; symlinks: [string, string][]; remounts?: ExpandedMount[] };
   };
   seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
@@ -151,16 +152,19 @@ export function compilePlan(input: CompileInput): Plan {
         'add {"type": "user"} to linux.namespaces or remove the mappings');
     }
   }
-  for (const f of input.cgroup?.procsFiles ?? []) add("cgroupJoin", { procsFile: f }, `add the init to ${f}`, "linux.cgroupsPath");
+  const joins = input.cgroup?.joins ?? [];
+  addCgroupInto(add, joins, "the init", "linux.cgroupsPath");
   if (proc.oomScoreAdj !== undefined) {
     add("oomScoreAdj", { value: String(proc.oomScoreAdj) }, `set oom_score_adj to ${proc.oomScoreAdj}`, "process.oomScoreAdj");
   }
 
   // ---- init: namespaces it creates itself -------------------------------------------------
+  // First of all the init moves itself into its v1 cgroups (cgroup-join.ts says why it, not we).
+  addCgroupSelf(add, joins, "the init", "linux.cgroupsPath");
   if (newUserns) add("becomeRoot", {}, "become root (uid 0, gid 0) in the new user namespace");
   // The init must be in its cgroups before it unshares a cgroup namespace or runs anything of the
-  // container's; other setup (mounts) overlaps with the parent's cgroup writes.
-  const joinsCgroups = (input.cgroup?.procsFiles.length ?? 0) > 0;
+  // container's; other setup (mounts) overlaps with a fallback cgroup.procs write by the parent.
+  const joinsCgroups = needsCgroupWait(joins);
   const cgroupWait = () => add("cgroupWait", {}, "wait until the parent has put the init in its cgroups");
   if (joinsCgroups && isNew("cgroup")) cgroupWait();
   if (isNew("cgroup")) {

@@ -15,7 +15,7 @@ function hintFor(op: string, errno: number, text: string): string | undefined {
   if (op === "mount" && errno === E.ELOOP) return "the destination is a symlink, which is not allowed here";
   if (op === "mountSetattr" && errno === 38) return "recursive mount options (rro, rnosuid, ...) need mount_setattr(2): Linux 5.12 or later";
   if (op === "pivot" && errno === E.EINVAL) return "pivot_root is not possible on this root filesystem (e.g. a ramdisk): use --no-pivot";
-  if (op === "cgroupJoin") return "the cgroup could not take the process: check the cgroup limits (pids.max, cpuset) and that it still exists";
+  if (op === "cgroupInto" || op === "cgroupSelf") return "the cgroup could not take the process: check the cgroup limits (pids.max, cpuset) and that it still exists";
   if (op === "setns") return "the namespace path is wrong or the process owning it is gone";
   if (op === "sethostname" && errno === E.EPERM) return "setting the hostname needs a uts namespace of the container's own";
   if (op === "seccomp" && errno === E.EINVAL) return "the kernel rejected the seccomp filter or one of its flags";

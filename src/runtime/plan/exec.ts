@@ -6,6 +6,7 @@ import { NAMESPACES } from "../linux.ts";
 import { MODE } from "./ops.ts";
 import { addProcessSteps, type SeccompNotify } from "./process.ts";
 import type { Plan, Step } from "./types.ts";
+import { addCgroupInto, addCgroupSelf, needsCgroupWait, type CgroupJoin } from "./cgroup-join.ts";
 
 export interface ExecInput {
   spec: Spec;
@@ -14,7 +15,8 @@ export interface ExecInput {
   detach: boolean;
   consoleSocket?: string;
   preserveFds?: number;
-  procsFiles: string[];
+  /** The container's cgroups (or the --cgroup sub-cgroups) the process joins. */
+  joins: CgroupJoin[];
   seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   passwd?: string;
 }
@@ -38,10 +40,11 @@ export function compileExecPlan(input: ExecInput): Plan {
     add("setns", { path, nstype: NAMESPACES[type].flag }, `join the container's ${type} namespace (${path})`);
   }
   add("clone", { flags: 0, mode: input.detach ? MODE.detach : MODE.foreground }, "clone the new process inside them");
-  for (const f of input.procsFiles) add("cgroupJoin", { procsFile: f }, `add the process to ${f}`);
+  addCgroupInto(add, input.joins, "the process");
   // No mount namespace to join: the container's filesystem is where its init chrooted.
   if (!containerNs.has("mount")) add("chroot", { path: `/proc/${input.initPid}/root` }, "chroot into the container's root (it has no mount namespace)");
-  if (input.procsFiles.length) add("cgroupWait", {}, "wait until the parent has put the process in its cgroups");
+  addCgroupSelf(add, input.joins, "the process");
+  if (needsCgroupWait(input.joins)) add("cgroupWait", {}, "wait until the parent has put the process in its cgroups");
   if (input.process.terminal) {
     add("console", { rows: input.process.consoleSize?.height ?? 0, cols: input.process.consoleSize?.width ?? 0, bindConsole: 0 },
       `create a pty in the container and make it the controlling terminal${input.consoleSocket ? " (master sent to the console socket)" : ""}`, "process.terminal");
