@@ -173,9 +173,21 @@ static int write_file(const char *path, const char *data, size_t len)
  * still running it) could overwrite it on the host. So run from a sealed, anonymous copy: writes
  * to it are impossible, and there is no path back to the file on disk.
  */
+/* Already running from a sealed memfd (our own re-exec, or berthd's copy via berth-monitor
+ * --exec-fd): the kernel says so, an environment variable could lie. */
+static int running_sealed(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int seals = fcntl(fd, F_GET_SEALS), need = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	close(fd);
+	return seals >= 0 && (seals & need) == need;
+}
+
 static void run_from_sealed_copy(char **argv, char **envp)
 {
-	if (getenv("_BERTH_SEALED"))
+	if (running_sealed())
 		return;
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	int mfd = memfd_create("berth-executor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -191,7 +203,6 @@ static void run_from_sealed_copy(char **argv, char **envp)
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
 		goto out;
 	close(self);
-	setenv("_BERTH_SEALED", "1", 1);
 	extern char **environ;
 	fexecve(mfd, argv, environ);
 out:
@@ -601,7 +612,7 @@ int main(int argc, char **argv, char **envp)
 	if (getppid() != berth)
 		_exit(1);
 	const char *trace = getenv("BERTH_TRACE");
-	tracing = trace != NULL;
+	tracing = trace != NULL && trace[0] != 0;
 	if (tracing)
 		trace_fd = trace[0] == '/' ? open(trace, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)
 					   : fcntl(2, F_DUPFD_CLOEXEC, 3);

@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -28,6 +29,8 @@
 #include <unistd.h>
 
 #include "monitor.h"
+
+extern char **environ;
 
 #define MAX_CLIENTS 64
 #define MAX_KEEP 16
@@ -315,6 +318,7 @@ static void give_up_without_init_now(void) {
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 int main(int argc, char **argv) {
+  o.exec_fd = -1;
   char **program = parse_opts(argc, argv, &o);
   if (!program) return 2;
   if (getpid() != getsid(0)) setsid();
@@ -360,6 +364,11 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_DFL);
     // dup2 clears close-on-exec on the copies: the container gets exactly these as 0, 1, 2.
     if (dup2(child_in, 0) < 0 || dup2(child_out, 1) < 0 || dup2(child_err, 2) < 0) _exit(127);
+    if (o.exec_fd >= 0) {
+      // Close-on-exec: the program runs from it but does not keep it open.
+      fcntl(o.exec_fd, F_SETFD, FD_CLOEXEC);
+      syscall(SYS_execveat, o.exec_fd, "", program, environ, AT_EMPTY_PATH);
+    }
     execvp(program[0], program);
     _exit(127);
   }

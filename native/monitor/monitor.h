@@ -10,6 +10,7 @@ struct opts {
   int stdin, stdin_once, wait_attach;
   int keep[16];
   int nkeep;
+  int exec_fd;  // -1, or a sealed copy of PROGRAM to run instead of its path (see --exec-fd)
 };
 
 struct buf {

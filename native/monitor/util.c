@@ -13,7 +13,7 @@
 #include "monitor.h"
 
 static int usage(const char *msg) {
-  fprintf(stderr, "berth-monitor: %s\nusage: berth-monitor --exit-file F --pid-file P --attach-socket S [--log-file L --log-max-size N --log-max-files K] [--console-socket C] [--stdin] [--stdin-once] [--wait-attach] [--keep-fd N]... -- PROGRAM [ARGS...]\n", msg);
+  fprintf(stderr, "berth-monitor: %s\nusage: berth-monitor --exit-file F --pid-file P --attach-socket S [--log-file L --log-max-size N --log-max-files K] [--console-socket C] [--stdin] [--stdin-once] [--wait-attach] [--keep-fd N]... [--exec-fd N] -- PROGRAM [ARGS...]\n", msg);
   return 0;
 }
 
@@ -44,6 +44,9 @@ char **parse_opts(int argc, char **argv, struct opts *o) {
       i++;
       continue;
     }
+    // berthd keeps one sealed copy of the executor and hands it over: running it saves the
+    // executor copying itself into a sealed memfd on every start (CVE-2019-5736).
+    if (!strcmp(a, "--exec-fd") && v) { o->exec_fd = atoi(v); i++; continue; }
     if (!strcmp(a, "--stdin")) { o->stdin = 1; continue; }
     if (!strcmp(a, "--stdin-once")) { o->stdin_once = 1; continue; }
     if (!strcmp(a, "--wait-attach")) { o->wait_attach = 1; continue; }

@@ -14,6 +14,8 @@ const lib = dlopen("libc.so.6", {
   lgetxattr: { args: [P, P, P, usize], returns: FFIType.i64 },
   mount: { args: [P, P, P, u64, P], returns: i32 },
   umount2: { args: [P, i32], returns: i32 },
+  memfd_create: { args: [P, u32], returns: i32 },
+  fcntl: { args: [i32, i32, i32], returns: i32 },
   __errno_location: { args: [], returns: P },
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
 });
@@ -111,4 +113,25 @@ export function mountOverlayFsconfig(target: string, options: [string, string][]
     fs.closeSync(fd);
     if (mfd >= 0) fs.closeSync(mfd);
   }
+}
+
+const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, F_ADD_SEALS = 1033;
+const F_SEAL_ALL = 1 | 2 | 4 | 8; // SEAL, SHRINK, GROW, WRITE
+
+/**
+ * An fd of a sealed, anonymous copy of `bytes`: nothing can write to it, and it has no path on
+ * disk. berthd runs the executor from one (CVE-2019-5736: a container must never reach the
+ * binary on the host through /proc/PID/exe).
+ */
+export function sealedMemfd(name: string, bytes: Uint8Array): number {
+  const fd = lib.symbols.memfd_create(ptr(cstr(name)), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) fail("memfd_create", name);
+  try {
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    if (lib.symbols.fcntl(fd, F_ADD_SEALS, F_SEAL_ALL) !== 0) fail("fcntl(F_ADD_SEALS)", name);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
 }

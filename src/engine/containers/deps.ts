@@ -54,4 +54,6 @@ export interface MonitorApi {
   args(o: MonitorPaths & { logMaxSize: number; logMaxFiles: number; stdin: boolean; stdinOnce: boolean; waitAttach?: boolean }): string[];
   connect(socketPath: string): Promise<MonitorConn>;
   readExit(exitFile: string): MonitorExit | undefined;
+  /** a sealed copy of the executor for the monitor to run (LaunchOptions.executorFd), if made */
+  executorFd?: number;
 }

@@ -117,7 +117,7 @@ export class ExecService {
     try {
       await execInContainer({
         root: this.containers.runtimeRoot, id: c.id, process: this.process(c, e, tty), detach: true,
-        pidFile: paths.pidFile, consoleSocket: paths.consoleSocket, wrap,
+        pidFile: paths.pidFile, consoleSocket: paths.consoleSocket, wrap, executorFd: this.monitor.executorFd,
       } as Parameters<typeof execInContainer>[0]);
       e.pid = Number(fs.readFileSync(paths.pidFile, "utf8")) || 0;
       const conn = await this.monitor.connect(paths.attachSocket);

@@ -243,7 +243,7 @@ export class ContainerService extends EventEmitter {
       mark("start: spec built");
       await createOnly({
         id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile,
-        consoleSocket: paths.consoleSocket, wrap, sinks: this.sinks,
+        consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
       } as Parameters<typeof createOnly>[0]);
       mark("start: created");
       const conn = await this.deps.monitor.connect(paths.attachSocket);

@@ -5,6 +5,8 @@
 import fs from "node:fs";
 import net from "node:net";
 import type { MonitorApi, MonitorConn, MonitorExit, MonitorPaths } from "../containers/deps.ts";
+import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
+import { sealedMemfd } from "../archive/libc.ts";
 
 function monitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
@@ -85,7 +87,17 @@ class Conn implements MonitorConn {
   }
 }
 
+/** A sealed in-memory copy of the executor, made once per berthd (see sealedMemfd). */
+function sealedExecutor(): number | undefined {
+  try {
+    return sealedMemfd("berth-executor", fs.readFileSync(EXECUTOR_PATH));
+  } catch {
+    return undefined; // the executor then makes its own copy each time, as under the berth CLI
+  }
+}
+
 export const monitorApi: MonitorApi = {
+  executorFd: sealedExecutor(),
   args(o) {
     const a = [MONITOR_PATH, "--exit-file", o.exitFile, "--pid-file", o.pidFile, "--attach-socket", o.attachSocket];
     if (o.logFile) a.push("--log-file", o.logFile, "--log-max-size", String(o.logMaxSize), "--log-max-files", String(o.logMaxFiles));

@@ -32,6 +32,8 @@ export interface ExecOptions {
   sinks?: Sinks;
   /** run the executor under this argv prefix (berthd's monitor; see LaunchOptions.wrap) */
   wrap?: string[];
+  /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
+  executorFd?: number;
 }
 
 /** The container's config as created (berth saves a copy next to its state). */
@@ -119,7 +121,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let launched: Awaited<ReturnType<typeof launch>> | undefined;
   const pending: NodeJS.Signals[] = []; // arrived before we held the handle: delivered right after
   if (!o.detach) for (const s of FORWARDED) process.on(s, () => (launched ? launched.kill(s) : pending.push(s)));
-  launched = await launch(plan, { preserveFds: o.preserveFds, wrap: o.wrap });
+  launched = await launch(plan, { preserveFds: o.preserveFds, wrap: o.wrap, executorFd: o.executorFd });
   for (const s of pending) launched.kill(s);
   if (launched.error) throw launched.error;
   if (o.pidFile) writePidFile(o.pidFile, launched.initPid);

@@ -74,7 +74,7 @@ export async function startContainer(root: string, id: string, sinks: Sinks = st
     }
     try {
       // Returns once the container process runs; throws what stopped it otherwise.
-      startAndWatch(fifo, fd, l.state.pid, l.dir);
+      await startAndWatch(fifo, fd, l.state.pid, l.dir);
     } finally {
       fs.rmSync(fifo, { force: true });
     }
@@ -124,11 +124,12 @@ export async function killContainer(root: string, id: string, signal: number, al
   // tasks on cgroup v2 and v1 alike; other signals wait for `resume`, as with runc.
 }
 
-function waitGone(state: ContainerState, ms: number): boolean {
+// Async: in berthd, waiting here must not stall every other request.
+async function waitGone(state: ContainerState, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (state.creating ? creationAlive(state) : initAlive(state)) {
     if (Date.now() > deadline) return false;
-    Bun.sleepSync(2);
+    await Bun.sleep(2);
   }
   return true;
 }
@@ -162,7 +163,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       if (l.state.creating) killCreating(l.state);
       signalPids(l.state.ns?.pid ? [] : victims(), "SIGKILL");
       if (initAlive(l.state)) signalPids([l.state.pid], "SIGKILL");
-      if (!waitGone(l.state, 5000)) {
+      if (!(await waitGone(l.state, 5000))) {
         throw new BerthError(`container ${JSON.stringify(id)}: its init (pid ${l.state.pid}) did not die after SIGKILL`, { phase: "delete", hint: "it may be stuck in the kernel (D state); try again" });
       }
     }

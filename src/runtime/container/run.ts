@@ -40,6 +40,8 @@ export interface RunOptions {
   sinks?: Sinks;
   /** run the executor under this argv prefix (berthd's monitor; see LaunchOptions.wrap) */
   wrap?: string[];
+  /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
+  executorFd?: number;
 }
 
 type Mode = "foreground" | "detach" | "create";
@@ -203,6 +205,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
       wrap: o.wrap,
+      executorFd: o.executorFd,
       onSpawn: (pid) => note(() => {
         state.creating!.executorPid = pid;
         state.creating!.executorStartTime = procStartTime(pid) ?? "";

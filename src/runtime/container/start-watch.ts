@@ -50,21 +50,17 @@ function procInfo(pid: number): { comm: string; zombie: boolean; status: number 
   }
 }
 
-function readNonBlocking(fd: number, buf: Buffer): number | "again" {
-  try {
-    return fs.readSync(fd, buf, 0, buf.length, null);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EAGAIN") return "again";
-    throw e;
-  }
-}
-
 /**
  * Writes the start byte into the fifo and follows the init until it has exec'd (returns) or
- * failed (throws its error). `wfd` is the fifo opened write-only, non-blocking.
+ * failed (throws its error). `wfd` is the fifo opened write-only, non-blocking. The fifo is read
+ * as a stream (woken by the kernel, not polled), so `start` answers the moment the init execs,
+ * and berthd serves other requests meanwhile.
  */
-export function startAndWatch(fifo: string, wfd: number, pid: number, dir: string): void {
+export async function startAndWatch(fifo: string, wfd: number, pid: number, dir: string): Promise<void> {
   const rfd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const reader = Bun.file(rfd).stream().getReader();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
   try {
     fs.writeSync(wfd, "0");
     let writerOpen = true;
@@ -76,22 +72,22 @@ export function startAndWatch(fifo: string, wfd: number, pid: number, dir: strin
     let phase = 0, phaseStep = -1;
     let error: BerthError | undefined;
     const steps = readSteps(dir);
-    const chunk = Buffer.alloc(256);
-    let drained = false;
-    for (;;) {
-      const n = readNonBlocking(rfd, chunk);
-      // The init is gone or exec'd: what it wrote before that is still to be read.
-      if (n === "again" && drained) break;
-      if (n === "again") {
-        // An init that died before taking the byte leaves us the only writer: no EOF would come.
-        // An init of an older berth neither reports here nor carries the name: nothing to follow.
+    // An init that died before taking the byte leaves us the only writer, so no EOF would come;
+    // an init of an older berth neither reports here nor carries the name. /proc tells both:
+    // then our writer closes (EOF follows), and after a moment we stop listening at all.
+    const stop = new Promise<"stop">((resolve) => {
+      timer = setInterval(() => {
         const info = procInfo(pid);
-        if (!info || info.zombie || info.comm !== INIT_COMM) drained = true;
-        else Bun.sleepSync(1);
-        continue;
-      }
-      if (n === 0) break; // the init's end closed: it exec'd or died
-      buf = Buffer.concat([buf, chunk.subarray(0, n)]);
+        if (info && !info.zombie && info.comm === INIT_COMM) return;
+        clearInterval(timer);
+        closeWriter();
+        giveUp = setTimeout(() => resolve("stop"), 50);
+      }, 2);
+    });
+    for (;;) {
+      const r = await Promise.race([reader.read(), stop]);
+      if (r === "stop" || r.done) break; // the init's end closed: it exec'd or died
+      buf = Buffer.concat([buf, r.value]);
       // We raced the init for our own start byte: give it back.
       if (buf[0] === 0x30) {
         buf = buf.subarray(1);
@@ -112,11 +108,14 @@ export function startAndWatch(fifo: string, wfd: number, pid: number, dir: strin
     const info = procInfo(pid);
     if (info && info.comm === INIT_COMM) {
       // Still named as before exec: it died (or is dying) before its program ran.
-      for (let i = 0; i < 200 && !procInfo(pid)?.zombie && procInfo(pid); i++) Bun.sleepSync(1);
+      for (let i = 0; i < 200 && !procInfo(pid)?.zombie && procInfo(pid); i++) await Bun.sleep(1);
       const status = procInfo(pid)?.status ?? 0;
       throw diedError(steps, phaseStep, phase, status);
     }
   } finally {
+    clearInterval(timer);
+    clearTimeout(giveUp);
+    reader.cancel().catch(() => {});
     fs.closeSync(rfd);
   }
 }

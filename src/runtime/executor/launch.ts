@@ -43,6 +43,12 @@ export interface LaunchOptions {
    * executor the container's stdio and outlives this process. `exited` is then the wrapper's.
    */
   wrap?: string[];
+  /**
+   * With `wrap`: an fd of a sealed copy of the executor that the wrapper (berth-monitor
+   * --exec-fd) runs instead of the file, so the executor need not make its own sealed copy
+   * (CVE-2019-5736) on every start. A long-running caller (berthd) makes it once.
+   */
+  executorFd?: number;
   /** The executor runs (its pid): record it before it can do anything. */
   onSpawn?: (executorPid: number) => void;
   /** The init exists (its host pid), still bound to berth's life. */
@@ -72,11 +78,12 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const ctlIndex = 3 + preserve;
   let proc: ReturnType<typeof Bun.spawn>;
   try {
+    const sealed = opts.wrap && opts.executorFd !== undefined ? [String(ctlIndex + 1)] : [];
     const argv = opts.wrap
-      ? [...opts.wrap, "--keep-fd", String(ctlIndex), "--", EXECUTOR_PATH, String(ctlIndex)]
+      ? [...opts.wrap, "--keep-fd", String(ctlIndex), ...sealed.flatMap((fd) => ["--keep-fd", fd, "--exec-fd", fd]), "--", EXECUTOR_PATH, String(ctlIndex)]
       : [EXECUTOR_PATH, String(ctlIndex)];
     const stdio = opts.wrap ? ["ignore", "ignore", "ignore"] : (opts.stdio ?? ["inherit", "inherit", "inherit"]);
-    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe"] as never });
+    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe", ...(sealed.length ? [opts.executorFd] : [])] as never });
   } catch (e) {
     throw new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
       phase: "executor", hint: "run `npm install` to build it",
