@@ -140,3 +140,41 @@ describe.skipIf(!!skip)("berthd crash with containers running", () => {
     }
   });
 });
+
+describe.skipIf(!!skip)("berthd crash during a removal", () => {
+  // A removal answers once the store row is gone; the unmount and deletes follow, and the
+  // removals table keeps what is owed. A berthd killed in between finishes the job at start.
+  it("a removal the last berthd did not finish is finished by the next one", async () => {
+    const d = new Berthd("removal");
+    try {
+      await d.start();
+      await d.importBusybox();
+      const id = (await d.docker(["create", "--name", "half", "busybox", "true"])).stdout.trim();
+      const merged = `${d.dataRoot}/rootfs/${id}/merged`;
+      expect(fs.statSync(merged).dev).not.toBe(fs.statSync(`${d.dataRoot}/rootfs/${id}`).dev); // mounted
+      expect(await d.stopDaemon("SIGKILL")).not.toBe(0);
+      // The state a crash right after the row's removal leaves: row gone, cleanup owed.
+      const { Database } = await import("bun:sqlite");
+      const db = new Database(`${d.dataRoot}/berth.db`);
+      db.transaction(() => {
+        db.query("DELETE FROM containers WHERE id = ?").run(id);
+        db.query("INSERT INTO removals (id) VALUES (?)").run(id);
+      })();
+      db.close();
+      await d.start();
+      expect((await d.docker(["ps", "-aq"])).stdout).toBe("");
+      expect(fs.existsSync(`${d.dataRoot}/rootfs/${id}`)).toBe(false);
+      expect(fs.existsSync(`${d.dataRoot}/containers/${id}`)).toBe(false);
+      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(id);
+      const check = new Database(`${d.dataRoot}/berth.db`, { readonly: true });
+      expect(check.query("SELECT COUNT(*) AS n FROM removals").get()).toEqual({ n: 0 });
+      check.close();
+      // and a name freed that way is free: the CLI's --rm and a new container of the same name
+      expect((await d.docker(["run", "--rm", "--name", "half", "busybox", "true"])).code).toBe(0);
+      expect((await d.docker(["run", "--rm", "--name", "half", "busybox", "true"])).code).toBe(0);
+    } finally {
+      expect(await d.stop()).toEqual([]);
+    }
+  });
+});
+

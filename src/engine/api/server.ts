@@ -111,10 +111,17 @@ export class ApiServer {
 
   private track(p: Promise<void>): void {
     this.inflight++;
+    clearTimeout(this.idleTimer);
     p.finally(() => {
-      if (--this.inflight === 0) this.draining?.();
+      if (--this.inflight > 0) return;
+      this.draining?.();
+      // Idle for a moment: give the memory of the last burst (an image import, a hundred
+      // containers' requests) back to the system, so an idle berthd stays small.
+      this.idleTimer = setTimeout(() => Bun.gc(true), 1000);
+      this.idleTimer.unref?.();
     });
   }
+  private idleTimer?: ReturnType<typeof setTimeout>;
 
   private onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     mark(`> ${req.method} ${req.url}`);

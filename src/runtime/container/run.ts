@@ -202,6 +202,11 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
     note(() => (state.cgroup = cgroups.stateInfo()));
     for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
     mark("cgroup created");
+    // Written before the init exists, off the commit's path (the init waits for the commit):
+    // what `start` needs to name a death between the fifo and exec (start-watch.ts), and the
+    // process as created, which `berth exec` starts from. A crash leaves them to delete --force.
+    if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
+    fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
       wrap: o.wrap,
@@ -231,10 +236,6 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         state.cgroup = cgroups.stateInfo();
         if (hostBind) state.hostRootfsBind = hostBind;
         delete state.creating;
-        // What `start` needs to name a death between the fifo and exec (start-watch.ts).
-        if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
-        // The process (or, for exec, its config) as created: `berth exec` starts from it.
-        fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
         writeState(dir, state);
         if (o.pidFile) {
           writePidFile(o.pidFile, pid);

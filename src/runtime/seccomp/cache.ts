@@ -21,7 +21,13 @@ function compilerDir(): string | undefined {
   return undefined;
 }
 
+// The code of this process's compiler cannot change under it: fingerprint it once.
+let printed: string | undefined;
 function fingerprint(dir: string): string {
+  return (printed ??= fingerprintNow(dir));
+}
+
+function fingerprintNow(dir: string): string {
   return fs.readdirSync(dir).filter((n) => n.endsWith(".ts")).sort().map((n) => {
     const st = fs.statSync(dir + n);
     return `${n}:${st.size}:${st.mtimeMs}`;
@@ -29,7 +35,21 @@ function fingerprint(dir: string): string {
 }
 
 /** `write: false` (a dry run) reads the cache but never adds to it. */
+// Filters this process has used, by profile: a long-running berthd then neither hashes nor reads
+// a file per container. Bounded; the file cache stays the one shared across processes.
+const inMemory = new Map<string, SeccompFilter>();
+
 export async function compileSeccompCached(profile: Seccomp, field: string, cacheDir: string, write = true): Promise<SeccompFilter> {
+  const key = field + "\0" + JSON.stringify(profile);
+  const known = inMemory.get(key);
+  if (known) return known;
+  const r = await compileOrRead(profile, field, cacheDir, write);
+  if (inMemory.size >= 32) inMemory.clear();
+  inMemory.set(key, r);
+  return r;
+}
+
+async function compileOrRead(profile: Seccomp, field: string, cacheDir: string, write: boolean): Promise<SeccompFilter> {
   let file: string | undefined;
   const dir = compilerDir();
   if (dir) {
