@@ -124,7 +124,7 @@ export class Engine {
     }
   }
 
-  sizes(c: ContainerRecord): { rw: number; rootfs: number } {
+  sizes(c: ContainerRecord): Promise<{ rw: number; rootfs: number }> {
     return this.images.containerSizes(c.id, c.imageId);
   }
 

@@ -34,12 +34,18 @@ export class Berthd {
   proc?: ReturnType<typeof Bun.spawn>;
   private logFile: string;
 
-  constructor(readonly name = "t") {
+  /** `tmpfsExecRoot`: the exec root on a tmpfs of its own, as /run is on a usual host (benchmarks). */
+  constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean } = {}) {
     this.dir = fs.mkdtempSync(`/tmp/berthd-test-${name}-`);
     fs.chmodSync(this.dir, 0o755);
     this.sock = `${this.dir}/berth.sock`;
     this.dataRoot = `${this.dir}/data`;
     this.execRoot = `${this.dir}/exec`;
+    if (opts.tmpfsExecRoot) {
+      fs.mkdirSync(this.execRoot);
+      const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", this.execRoot], { stderr: "pipe" });
+      if (m.exitCode !== 0) throw new Error(`mount tmpfs on ${this.execRoot}: ${m.stderr}`);
+    }
     this.logFile = `${this.dir}/berthd.log`;
     this.cgroupParent = `/berthd-test-${process.pid}-${name}-${++counter}`;
   }
@@ -131,6 +137,7 @@ export class Berthd {
       if (ids.length) await this.docker(["rm", "-f", ...ids]);
       await this.stopDaemon("SIGTERM");
     }
+    if (this.opts.tmpfsExecRoot) Bun.spawnSync(["umount", this.execRoot]); // ours, not a leftover
     for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
       const mp = line.split(" ")[4];
       if (mp && mp.startsWith(this.dir)) {

@@ -173,6 +173,8 @@ export interface DockerdOptions {
   loggingRuntimes?: Record<string, string>;
   /** Storage driver; default: BERTH_DOCKER_STORAGE, else dockerd's own choice (overlay2 here). */
   storageDriver?: string;
+  /** The exec root on a tmpfs of its own, as /run is on a usual host (benchmarks). */
+  tmpfsExecRoot?: boolean;
 }
 
 export class Dockerd {
@@ -222,6 +224,11 @@ export class Dockerd {
     // (dockerd 20.10 otherwise creates /etc/docker/key.json).
     fs.writeFileSync(`${this.dir}/daemon.json`, JSON.stringify({ runtimes, "deprecated-key-path": `${this.dir}/key.json` }, null, 2));
     fs.mkdirSync(`${this.dir}/client`);
+    if (opts.tmpfsExecRoot) {
+      fs.mkdirSync(this.execRoot, { recursive: true });
+      const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", this.execRoot], { stderr: "pipe" });
+      if (m.exitCode !== 0) throw new Error(`mount tmpfs on ${this.execRoot}: ${m.stderr}`);
+    }
     const storage = opts.storageDriver ?? process.env.BERTH_DOCKER_STORAGE;
     const argv = [
       DOCKERD!,

@@ -150,6 +150,19 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
     await docker("rm", "-f", "pz2");
   });
 
+  it("ps -s: the writable layer counted as dockerd counts it (files only, a hard link once)", async () => {
+    const w = await docker("run", "--name", "sized", "busybox", "sh", "-c",
+      "mkdir -p /a/b && head -c 100000 /dev/zero > /a/b/f && ln /a/b/f /a/g && head -c 5000 /dev/zero > /h");
+    expect(w.code).toBe(0);
+    const ps = await docker("ps", "-a", "-s", "--filter", "name=sized", "--format", "{{.Size}}");
+    expect(ps.stdout.trim()).toMatch(/^105kB \(virtual [\d.]+[kM]B\)$/);
+    const list = (await d.api("GET", "/containers/json?all=1&size=1")).json as { Names: string[]; SizeRw: number; SizeRootFs: number }[];
+    const c = list.find((x) => x.Names[0] === "/sized")!;
+    expect(c.SizeRw).toBe(105000);
+    expect(c.SizeRootFs).toBeGreaterThan(105000);
+    expect((await docker("rm", "sized")).code).toBe(0);
+  });
+
   it("applies HostConfig: user, workdir, hostname, env, read-only, memory, pids, cap-drop", async () => {
     const r = await docker("run", "--rm", "-u", "1000:1000", "-w", "/tmp", "--hostname", "myhost", "-e", "FOO=bar",
       "--read-only", "--memory", "64m", "--pids-limit", "50", "--cap-drop", "ALL", "busybox", "sh", "-c",

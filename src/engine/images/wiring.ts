@@ -1,6 +1,7 @@
 // The engine's view of images, root filesystems, the spec builder and the monitor: the image
 // service and the rootfs manager behind the small interfaces the container service and the
 // image routes use.
+import fs from "node:fs";
 import type { Database } from "bun:sqlite";
 import { ImageService, type DeleteItem } from "./service.ts";
 import { RootfsManager } from "../rootfs/index.ts";
@@ -23,15 +24,43 @@ export interface Images extends ImageSource {
   tag(ref: string, repo: string, tag: string): void;
   remove(ref: string, o: { force: boolean; noprune: boolean }): DeleteItem[];
   prune(filters: Map<string, string[]>): Json;
-  containerSizes(containerId: string, imageId: string): { rw: number; rootfs: number };
+  containerSizes(containerId: string, imageId: string): Promise<{ rw: number; rootfs: number }>;
   rootfsPaths(containerId: string): { lower: string; upper: string; work: string; merged: string } | undefined;
   exportRootfs(containerId: string, imageId: string): Promise<AsyncIterable<Uint8Array>>;
   service: ImageService;
 }
 
-function dirSize(dir: string): number {
-  const r = Bun.spawnSync(["du", "-sb", dir], { stdout: "pipe", stderr: "ignore" });
-  return Number(r.stdout.toString().split("\t")[0]) || 0;
+/**
+ * Bytes of the files below `dir`, counted as dockerd counts a container's SizeRw: every
+ * non-directory's size, a file with several hard links once, directories themselves not at all.
+ * Asynchronous, so `ps -s` over many containers does not stall the daemon.
+ */
+export async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  const seen = new Set<string>();
+  const walk = async (d: string): Promise<void> => {
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile, or not a directory
+    }
+    await Promise.all(entries.map(async (e) => {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory()) return walk(p);
+      try {
+        const st = await fs.promises.lstat(p);
+        if (st.nlink > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          if (seen.has(key)) return;
+          seen.add(key);
+        }
+        total += st.size;
+      } catch { /* gone meanwhile */ }
+    }));
+  };
+  await walk(dir);
+  return total;
 }
 
 export function openImages(db: Database, cfg: DaemonConfig): { images: Images; rootfs: RootfsDeps & { sweep(keep: Set<string>): string[] }; buildSpec: SpecBuilder; monitor: MonitorApi } {
@@ -59,13 +88,13 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
     tag: (ref, repo, tag) => svc.tag(ref, repo, tag),
     remove: (ref, o) => svc.remove(ref, { force: o.force, inUse: (id) => images.inUse(id) }),
     prune: (f) => svc.prune({ filters: filters(f), inUse: (id) => images.inUse(id) }),
-    containerSizes(containerId, imageId) {
+    async containerSizes(containerId, imageId) {
       const p = roots.paths(containerId);
       let base = 0;
       try {
         base = Number((svc.inspect(imageId) as { Size?: number }).Size ?? 0);
       } catch { /* image gone */ }
-      const rw = dirSize(p.upper);
+      const rw = await treeSize(p.upper);
       return { rw, rootfs: rw + base };
     },
     rootfsPaths(containerId) {

@@ -35,7 +35,7 @@ export function register(r: Router, engine: Engine): void {
       find: (ref) => svc.tryFind(ref), isAncestor: (c, ref) => engine.isAncestor(c, ref),
     });
     const size = ctx.flag("size");
-    return list.map((c) => listItem(c, size ? engine.sizes(c) : undefined));
+    return Promise.all(list.map(async (c) => listItem(c, size ? await engine.sizes(c) : undefined)));
   });
 
   r.get("/containers/{id}/json", (ctx) => {
