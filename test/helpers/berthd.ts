@@ -2,6 +2,7 @@
 // one temp directory, and a cgroup parent of its own. stop() removes every container through the
 // API, stops the daemon, then checks (and clears) what could be left: mounts under the directory,
 // monitors, cgroups. The stock docker CLI is driven against it with DOCKER_HOST.
+import { scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import { BUSYBOX, IS_ROOT, REPO, makeRootfs } from "./rootfs.ts";
 
@@ -36,7 +37,7 @@ export class Berthd {
 
   /** `tmpfsExecRoot`: the exec root on a tmpfs of its own, as /run is on a usual host (benchmarks). */
   constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean } = {}) {
-    this.dir = fs.mkdtempSync(`/tmp/berthd-test-${name}-`);
+    this.dir = scratchDir(`/tmp/berthd-test-${name}-`);
     fs.chmodSync(this.dir, 0o755);
     this.sock = `${this.dir}/berth.sock`;
     this.dataRoot = `${this.dir}/data`;

@@ -1,4 +1,5 @@
 // Builds OCI bundles with a busybox rootfs for integration tests, and runs bin/berth on them.
+import { scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +19,7 @@ export interface Bundle {
   cleanup(): void;
 }
 
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+const tmpRoot = scratchDir(path.join(os.tmpdir(), "berth-test-"));
 // Containers in a user namespace run as an unprivileged host uid: it must reach the rootfs.
 fs.chmodSync(tmpRoot, 0o755);
 const removeTmp = () => fs.rmSync(tmpRoot, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 // registered through the config file. stop() removes containers, stops dockerd and containerd,
 // kills what is left in its cgroup parent, unmounts everything under its directory and removes it.
 // Needs root and Debian's docker.io (dockerd, docker, containerd, containerd-shim-runc-v2, runc).
+import { scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -192,7 +193,7 @@ export class Dockerd {
   private readonly onExit = () => this.stop();
 
   private constructor() {
-    this.dir = fs.mkdtempSync("/tmp/berth-dockerd-");
+    this.dir = scratchDir("/tmp/berth-dockerd-");
     fs.chmodSync(this.dir, 0o755);
     this.sock = `${this.dir}/docker.sock`;
     this.execRoot = `${this.dir}/exec`;

@@ -10,6 +10,7 @@
 // - the runtime's state root cannot be made private: `--runtime-flag root=...` is not passed to
 //   `podman container cleanup` (run by conmon when the container exits), whose `delete --force`
 //   then goes to the runtime's default root and the state is left behind.
+import { scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import {
   alive, cgroupDirs, cgroupPids, IS_ROOT, BUSYBOX, makeBusyboxRootfs, mountsUnder, processesMentioning,
@@ -46,7 +47,7 @@ export class Podman {
   private readonly onExit = () => this.stop();
 
   constructor() {
-    this.dir = fs.mkdtempSync("/tmp/berth-podman-");
+    this.dir = scratchDir("/tmp/berth-podman-");
     fs.chmodSync(this.dir, 0o755);
     this.cgroupParent = this.dir.split("/").at(-1)!;
     for (const p of SHARED_DIRS) if (fs.existsSync(p)) this.sharedBefore.add(p);
