@@ -168,11 +168,6 @@ static int write_file(const char *path, const char *data, size_t len)
 	return w == (ssize_t)len ? 0 : -1;
 }
 
-/*
- * CVE-2019-5736: a container process that can reach this binary (via /proc/PID/exe of a process
- * still running it) could overwrite it on the host. So run from a sealed, anonymous copy: writes
- * to it are impossible, and there is no path back to the file on disk.
- */
 /* Already running from a sealed memfd (our own re-exec, or berthd's copy via berth-monitor
  * --exec-fd): the kernel says so, an environment variable could lie. */
 static int running_sealed(void)
@@ -185,6 +180,11 @@ static int running_sealed(void)
 	return seals >= 0 && (seals & need) == need;
 }
 
+/*
+ * CVE-2019-5736: a container process that can reach this binary (via /proc/PID/exe of a process
+ * still running it) could overwrite it on the host. So run from a sealed, anonymous copy: writes
+ * to it are impossible, and there is no path back to the file on disk.
+ */
 static void run_from_sealed_copy(char **argv, char **envp)
 {
 	if (running_sealed())

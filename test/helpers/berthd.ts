@@ -2,7 +2,7 @@
 // one temp directory, and a cgroup parent of its own. stop() removes every container through the
 // API, stops the daemon, then checks (and clears) what could be left: mounts under the directory,
 // monitors, cgroups. The stock docker CLI is driven against it with DOCKER_HOST.
-import { scratchDir } from "./scratch.ts";
+import { mountTmpfs, scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import { BUSYBOX, IS_ROOT, REPO, makeRootfs } from "./rootfs.ts";
 
@@ -42,11 +42,7 @@ export class Berthd {
     this.sock = `${this.dir}/berth.sock`;
     this.dataRoot = `${this.dir}/data`;
     this.execRoot = `${this.dir}/exec`;
-    if (opts.tmpfsExecRoot) {
-      fs.mkdirSync(this.execRoot);
-      const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", this.execRoot], { stderr: "pipe" });
-      if (m.exitCode !== 0) throw new Error(`mount tmpfs on ${this.execRoot}: ${m.stderr}`);
-    }
+    if (opts.tmpfsExecRoot) mountTmpfs(this.execRoot);
     this.logFile = `${this.dir}/berthd.log`;
     this.cgroupParent = `/berthd-test-${process.pid}-${name}-${++counter}`;
   }

@@ -4,7 +4,7 @@
 // registered through the config file. stop() removes containers, stops dockerd and containerd,
 // kills what is left in its cgroup parent, unmounts everything under its directory and removes it.
 // Needs root and Debian's docker.io (dockerd, docker, containerd, containerd-shim-runc-v2, runc).
-import { scratchDir } from "./scratch.ts";
+import { mountTmpfs, scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -225,11 +225,7 @@ export class Dockerd {
     // (dockerd 20.10 otherwise creates /etc/docker/key.json).
     fs.writeFileSync(`${this.dir}/daemon.json`, JSON.stringify({ runtimes, "deprecated-key-path": `${this.dir}/key.json` }, null, 2));
     fs.mkdirSync(`${this.dir}/client`);
-    if (opts.tmpfsExecRoot) {
-      fs.mkdirSync(this.execRoot, { recursive: true });
-      const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "mode=0711", "tmpfs", this.execRoot], { stderr: "pipe" });
-      if (m.exitCode !== 0) throw new Error(`mount tmpfs on ${this.execRoot}: ${m.stderr}`);
-    }
+    if (opts.tmpfsExecRoot) mountTmpfs(this.execRoot);
     const storage = opts.storageDriver ?? process.env.BERTH_DOCKER_STORAGE;
     const argv = [
       DOCKERD!,

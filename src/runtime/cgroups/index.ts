@@ -5,7 +5,7 @@
 // Typical use by the runtime:
 //   const layout = detectLayout();
 //   const cg = createCgroup(layout, id, spec.linux, { systemdCgroup });   // before the init runs
-//   // executor: write the init pid into each of cg.procsFiles; mount cgroupMounts(layout, cg, ...)
+//   // executor: the init joins each of cg.hierarchies (plan/cgroup-join.ts); mount cgroupMounts(layout, cg, ...)
 //   applyResources(layout, cg, newResources);                             // berth update
 //   freeze(layout, cg, true) / freeze(layout, cg, false);                 // berth pause / resume
 //   destroyCgroup(layout, cg);                                            // berth delete

@@ -78,12 +78,14 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const ctlIndex = 3 + preserve;
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    const sealed = opts.wrap && opts.executorFd !== undefined ? [String(ctlIndex + 1)] : [];
+    // The sealed copy goes right after the control socket, and the monitor runs it from there.
+    const sealed = opts.wrap && opts.executorFd !== undefined;
+    const sealedAt = String(ctlIndex + 1);
     const argv = opts.wrap
-      ? [...opts.wrap, "--keep-fd", String(ctlIndex), ...sealed.flatMap((fd) => ["--keep-fd", fd, "--exec-fd", fd]), "--", EXECUTOR_PATH, String(ctlIndex)]
+      ? [...opts.wrap, "--keep-fd", String(ctlIndex), ...(sealed ? ["--keep-fd", sealedAt, "--exec-fd", sealedAt] : []), "--", EXECUTOR_PATH, String(ctlIndex)]
       : [EXECUTOR_PATH, String(ctlIndex)];
     const stdio = opts.wrap ? ["ignore", "ignore", "ignore"] : (opts.stdio ?? ["inherit", "inherit", "inherit"]);
-    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe", ...(sealed.length ? [opts.executorFd] : [])] as never });
+    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe", ...(sealed ? [opts.executorFd] : [])] as never });
   } catch (e) {
     throw new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
       phase: "executor", hint: "run `npm install` to build it",
