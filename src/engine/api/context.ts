@@ -1,8 +1,9 @@
 // What a handler sees of one request: params, query, the negotiated API version, the body, and
 // ways to answer (JSON, a chunked JSON stream, a raw stream, or the hijacked socket).
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import { ApiError, badRequest } from "../errors.ts";
+import type { Incoming } from "./http/incoming.ts";
+import type { Reply } from "./http/reply.ts";
+import type { RawConn } from "./http/raw.ts";
 
 export const MAX_JSON_BODY = 16 << 20;
 
@@ -12,16 +13,16 @@ export class Context {
   closed = false;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse | undefined,
+    readonly req: Incoming,
+    /** unset when the handler has the connection (socket) */
+    readonly res: Reply | undefined,
     readonly path: string,
     readonly params: Record<string, string>,
     search: string,
     /** "1.45": the version prefix of the path, or the daemon's own when none */
     readonly version: string,
-    /** set for hijacked requests (upgrade) */
-    readonly socket?: Duplex,
-    readonly head?: Buffer,
+    /** set for hijacked requests (upgrade): raw bytes both ways once the handler sent its 101 */
+    readonly socket?: RawConn,
   ) {
     this.query = new URLSearchParams(search);
     const onClose = () => (this.closed = true);
@@ -71,7 +72,7 @@ export class Context {
     return out;
   }
 
-  /** The whole body as bytes (chunked or not; Node's parser decodes the transfer coding). */
+  /** The whole body as bytes (chunked or not; the parser decodes the transfer coding). */
   async bytes(limit = MAX_JSON_BODY): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let n = 0;

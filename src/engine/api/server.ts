@@ -1,14 +1,18 @@
 // The HTTP side of the Engine API: unix (and loopback TCP) listeners, the version prefix, the
 // headers every dockerd response carries, errors as {"message"}, and hijacked connections.
-// node:http under Bun does chunked request bodies, keep-alive and `upgrade` with half-open
-// sockets (the CLI half-closes its side of attach right after the 101; see docker-api-map §2.4).
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+// The listeners are Bun's own sockets with HTTP/1.1 done in http/ (http-parser-js reads the
+// requests): Node's http compatibility layer cost berthd 10 MB of its idle memory.
+import type { Socket, SocketListener } from "bun";
 import { ApiError } from "../errors.ts";
 import * as log from "../log.ts";
 import { Context, compareVersions } from "./context.ts";
 import type { Router } from "./router.ts";
 import { mark } from "../../runtime/trace.ts";
+import { HttpConnection, type Exchange } from "./http/connection.ts";
+import type { Reply } from "./http/reply.ts";
+import { STATUS_TEXT } from "./http/reply.ts";
+import type { RawConn } from "./http/raw.ts";
+import { Wire } from "../net/wire.ts";
 
 export const API_VERSION = "1.45";
 export const MIN_API_VERSION = "1.24";
@@ -42,7 +46,7 @@ function splitUrl(url: string): { path: string; search: string; version?: string
   return { path, search, version };
 }
 
-function sendError(res: ServerResponse, status: number, message: string): void {
+function sendError(res: Reply, status: number, message: string): void {
   if (res.headersSent) {
     // Mid-stream: all we can do is end it; the client sees a truncated stream.
     res.destroy();
@@ -65,12 +69,19 @@ export function describeError(e: unknown): { status: number; message: string } {
   return { status: 500, message: String(be?.message ?? e) };
 }
 
+/** An error as the raw answer on a connection the handler had taken over, before its 101. */
+function rawError(socket: RawConn, status: number, message: string): void {
+  const body = JSON.stringify({ message }) + "\n";
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
 export class ApiServer {
-  private servers: http.Server[] = [];
+  private listeners: SocketListener<Wire>[] = [];
   private inflight = 0;
   private draining?: () => void;
-  /** open hijacked/streaming connections, ended when the daemon stops */
-  private sockets = new Set<Duplex>();
+  /** every open connection, ended when the daemon stops */
+  private wires = new Set<Wire>();
+  private idleTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private router: Router, private info: ServerInfo) {}
 
@@ -85,34 +96,54 @@ export class ApiServer {
     return v;
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse | undefined, socket?: Duplex, head?: Buffer): Promise<void> {
-    const { path, search, version } = splitUrl(req.url ?? "/");
-    const method = req.method ?? "GET";
+  private dispatch = (x: Exchange): Promise<void> => {
+    const { method, url } = x.req;
+    const { path, search, version } = splitUrl(url);
     const found = this.router.find(method, path);
-    if ("status" in found) {
-      const msg = found.status === 404 ? "page not found" : `method ${method} not allowed on ${path}`;
-      if (res) sendError(res, found.status, msg);
-      else socket?.end(`HTTP/1.1 ${found.status} Not Found\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ message: msg })}\n`);
-      return;
-    }
-    log.debug(`Calling ${method} ${path}`);
-    const ctx = new Context(req, res, path, found.params, search, this.version(version), socket, head);
-    const result = await found.route.handler(ctx);
-    if (!res || res.writableEnded || res.headersSent) return;
-    if (result === undefined) {
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    const body = JSON.stringify(result) + "\n";
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-    res.end(method === "HEAD" ? undefined : body);
-  }
+    // Only a route that takes connections over gets one; any other answers as plain HTTP.
+    const socket = x.upgrade && "route" in found && found.route.hijack ? x.hijack() : undefined;
+    const res = socket ? undefined : x.reply();
+    mark(`> ${method} ${url}${socket ? " (upgrade)" : ""}`);
+    if (res) {
+      res.once("finish", () => mark(`< ${res.statusCode} ${method} ${url}`));
+      for (const [k, v] of Object.entries(commonHeaders(this.info))) res.setHeader(k, v);
+      res.setHeader("Date", new Date().toUTCString());
+    } else socket!.on("error", () => {});
+    const answer = async () => {
+      if ("status" in found) {
+        throw new ApiError(found.status, found.status === 404 ? "page not found" : `method ${method} not allowed on ${path}`);
+      }
+      log.debug(`Calling ${method} ${path}`);
+      const ctx = new Context(x.req, res, path, found.params, search, this.version(version), socket);
+      const result = await found.route.handler(ctx);
+      if (!res || res.writableEnded || res.headersSent) return;
+      if (result === undefined) {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(result) + "\n");
+    };
+    return this.track(
+      answer().catch((e) => {
+        const { status, message } = describeError(e);
+        if (status >= 500) log.error(`Handler for ${method} ${url} returned error: ${message}`);
+        else log.debug(`Handler for ${method} ${url} returned error: ${message}`);
+        if (res) sendError(res, status, message);
+        else {
+          try {
+            rawError(socket!, status, message);
+          } catch { /* gone */ }
+        }
+      }),
+    );
+  };
 
-  private track(p: Promise<void>): void {
+  private track(p: Promise<void>): Promise<void> {
     this.inflight++;
     clearTimeout(this.idleTimer);
-    p.finally(() => {
+    return p.finally(() => {
       if (--this.inflight > 0) return;
       this.draining?.();
       // Idle for a moment: give the memory of the last burst (an image import, a hundred
@@ -121,65 +152,39 @@ export class ApiServer {
       this.idleTimer.unref?.();
     });
   }
-  private idleTimer?: ReturnType<typeof setTimeout>;
 
-  private onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    mark(`> ${req.method} ${req.url}`);
-    res.once("finish", () => mark(`< ${res.statusCode} ${req.method} ${req.url}`));
-    for (const [k, v] of Object.entries(commonHeaders(this.info))) res.setHeader(k, v);
-    res.setHeader("Date", new Date().toUTCString());
-    this.sockets.add(res.socket as Duplex);
-    res.socket?.once("close", () => this.sockets.delete(res.socket as Duplex));
-    this.track(
-      this.dispatch(req, res).catch((e) => {
-        const { status, message } = describeError(e);
-        if (status >= 500) log.error(`Handler for ${req.method} ${req.url} returned error: ${message}`);
-        else log.debug(`Handler for ${req.method} ${req.url} returned error: ${message}`);
-        sendError(res, status, message);
-      }),
-    );
-  };
-
-  private onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    mark(`> ${req.method} ${req.url} (upgrade)`);
-    this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
-    socket.on("error", () => {});
-    this.track(
-      this.dispatch(req, undefined, socket, head).catch((e) => {
-        const { status, message } = describeError(e);
-        if (status >= 500) log.error(`Handler for ${req.method} ${req.url} returned error: ${message}`);
-        const body = JSON.stringify({ message }) + "\n";
-        try {
-          socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-        } catch { /* gone */ }
-      }),
-    );
+  private handlers = {
+    open: (sock: Socket<Wire>) => {
+      const wire = new Wire(sock);
+      sock.data = wire;
+      this.wires.add(wire);
+      new HttpConnection(wire, this.dispatch);
+    },
+    data: (sock: Socket<Wire>, d: Buffer) => sock.data.reader?.onData(d),
+    end: (sock: Socket<Wire>) => sock.data.reader?.onEnd(),
+    drain: (sock: Socket<Wire>) => sock.data.onDrain(),
+    close: (sock: Socket<Wire>) => {
+      this.wires.delete(sock.data);
+      sock.data.onClose();
+    },
+    error: (_sock: Socket<Wire>, e: Error) => log.debug(`connection error: ${e.message}`),
   };
 
   async listen(addr: { unix?: string; port?: number; host?: string }): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: 0 } as never, this.onRequest);
-    server.on("upgrade", this.onUpgrade);
-    server.on("clientError", (_e, sock) => {
-      try {
-        sock.end("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n{\"message\":\"malformed HTTP request\"}\n");
-      } catch { /* gone */ }
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      if (addr.unix) server.listen(addr.unix, () => resolve());
-      else server.listen(addr.port, addr.host, () => resolve());
-    });
-    server.on("error", (e) => log.error(`listener error: ${e.message}`));
-    this.servers.push(server);
+    const common = { allowHalfOpen: true, socket: this.handlers };
+    this.listeners.push(
+      addr.unix
+        ? Bun.listen<Wire>({ ...common, unix: addr.unix } as never)
+        : Bun.listen<Wire>({ ...common, hostname: addr.host ?? "127.0.0.1", port: addr.port! } as never),
+    );
   }
 
   /** Stop accepting, let in-flight requests finish (up to `ms`), then end what is still open. */
   async close(ms = 10_000): Promise<void> {
-    for (const s of this.servers) s.close();
+    for (const l of this.listeners) l.stop(false);
     if (this.inflight > 0) {
       await Promise.race([new Promise<void>((r) => (this.draining = r)), Bun.sleep(ms)]);
     }
-    for (const s of this.sockets) s.destroy();
+    for (const w of this.wires) w.destroy();
   }
 }

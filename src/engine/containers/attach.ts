@@ -2,7 +2,6 @@
 // before it starts the container and may type before start: the stream waits, stdin is kept in
 // memory, and both are joined to the monitor the moment the container runs. Output is docker's
 // 8-byte multiplexed frames without a TTY, raw bytes with one; stdin is raw from the client.
-import type { Duplex } from "node:stream";
 import type { MonitorConn } from "./deps.ts";
 import { frame } from "../monitor/api.ts";
 
@@ -18,6 +17,15 @@ export interface AttachOptions {
 }
 
 const MAX_PENDING_STDIN = 1 << 20;
+
+/** What attach needs of the client's hijacked connection (the API server's RawConn). */
+export interface ClientStream {
+  on(event: "data", cb: (d: Buffer) => void): unknown;
+  on(event: "end" | "close" | "error", cb: () => void): unknown;
+  write(d: Uint8Array | string): boolean;
+  end(): void;
+  destroy(): void;
+}
 
 
 /** "ctrl-p,ctrl-q" → [16, 17]; dockerd's words for a bad one. */
@@ -48,7 +56,7 @@ export class AttachSession {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
-  constructor(private client: Duplex, private o: AttachOptions) {
+  constructor(private client: ClientStream, private o: AttachOptions) {
     this.keys = o.detachKeys ?? [16, 17];
     this.done = new Promise((r) => (this.resolveDone = r));
     client.on("data", (d: Buffer) => this.fromClient(d));

@@ -3,7 +3,6 @@
 // running, then listen. SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0;
 // containers keep running under their monitors.
 import fs from "node:fs";
-import net from "node:net";
 import { BerthError } from "../../runtime/errors.ts";
 import { writeAll } from "../../runtime/io.ts";
 import * as log from "../log.ts";
@@ -35,15 +34,14 @@ function checkWritable(dir: string, flag: string): void {
 }
 
 /** Is something answering on this unix socket? (A leftover file from a crashed daemon is not.) */
-function socketInUse(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(path);
-    c.once("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once("error", () => resolve(false));
-  });
+async function socketInUse(path: string): Promise<boolean> {
+  try {
+    const c = await Bun.connect({ unix: path, socket: { data() {} } });
+    c.terminate();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function groupId(name: string): number | undefined {

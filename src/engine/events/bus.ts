@@ -15,7 +15,7 @@ export interface EngineEvent {
   from?: string;
 }
 
-const KEEP = 1000;
+const KEEP = 256; // as dockerd keeps
 
 export class EventBus {
   private ring: EngineEvent[] = [];

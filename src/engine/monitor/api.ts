@@ -3,7 +3,8 @@
 // header both ways (see native/monitor): client→monitor 0 stdin, 1 stdin EOF, 2 resize;
 // monitor→client 1 stdout, 2 stderr, 3 exit.
 import fs from "node:fs";
-import net from "node:net";
+import type { Socket } from "bun";
+import { Wire, type WireReader } from "../net/wire.ts";
 import type { MonitorApi, MonitorConn, MonitorExit, MonitorPaths } from "../containers/deps.ts";
 import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
 import { sealedMemfd } from "../archive/libc.ts";
@@ -28,43 +29,68 @@ class Conn implements MonitorConn {
   private frameCbs: ((t: number, p: Buffer) => void)[] = [];
   private closeCbs: (() => void)[] = [];
   private closed = false;
+  // Frames that came before anyone listened (the monitor may write, and even close, between
+  // the connect and the caller's first onFrame): delivered then, in order, and the close after.
+  private held: [number, Buffer][] | undefined = [];
+  private flushing = false;
 
-  constructor(private sock: net.Socket) {
-    sock.on("data", (d: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      while (this.buf.length >= 8) {
-        const len = this.buf.readUInt32BE(4);
-        if (this.buf.length < 8 + len) break;
-        const type = this.buf[0];
-        const payload = this.buf.subarray(8, 8 + len);
-        this.buf = this.buf.subarray(8 + len);
-        for (const cb of this.frameCbs) cb(type, payload);
-      }
-    });
-    const onClose = () => {
-      if (this.closed) return;
-      this.closed = true;
-      for (const cb of this.closeCbs) cb();
-    };
-    sock.on("close", onClose);
-    sock.on("end", () => sock.end());
-    sock.on("error", onClose);
+  /** the connection's bytes and events, from its Wire */
+  readonly reader: WireReader & { conn: Conn } = {
+    conn: this,
+    onData: (d) => this.data(d),
+    onEnd: () => this.wire.end(),
+    onClose: () => this.gone(),
+    onDrain: () => {},
+  };
+
+  constructor(private wire: Wire) {}
+
+  private data(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.buf.length >= 8) {
+      const len = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + len) break;
+      const type = this.buf[0];
+      const payload = this.buf.subarray(8, 8 + len);
+      this.buf = this.buf.subarray(8 + len);
+      if (this.held) this.held.push([type, payload]);
+      else for (const cb of this.frameCbs) cb(type, payload);
+    }
+  }
+
+  private gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.held) this.fireClose();
+  }
+
+  private fireClose(): void {
+    const cbs = this.closeCbs;
+    this.closeCbs = [];
+    for (const cb of cbs) cb();
   }
 
   onFrame(cb: (type: number, payload: Buffer) => void): void {
     this.frameCbs.push(cb);
+    if (!this.held || this.flushing) return;
+    this.flushing = true;
+    // After the caller's other registrations in the same turn (onClose, a second onFrame).
+    queueMicrotask(() => {
+      const held = this.held!;
+      this.held = undefined;
+      for (const [type, payload] of held) for (const f of this.frameCbs) f(type, payload);
+      if (this.closed) this.fireClose();
+    });
   }
 
   onClose(cb: () => void): void {
-    if (this.closed) cb();
+    if (this.closed && !this.held) cb();
     else this.closeCbs.push(cb);
   }
 
   private send(type: number, payload: Uint8Array = new Uint8Array(0)): void {
     if (this.closed) return;
-    try {
-      this.sock.write(frame(type, payload));
-    } catch { /* closing */ }
+    this.wire.write(frame(type, payload)); // queued in order when the monitor reads slowly
   }
 
   stdin(data: Uint8Array): void {
@@ -83,9 +109,23 @@ class Conn implements MonitorConn {
   }
 
   close(): void {
-    this.sock.destroy();
+    this.wire.destroy();
   }
 }
+
+/** The socket handlers of every monitor connection; each socket's data is its Wire. */
+const monitorSocket = {
+  open(sock: Socket<Wire>) {
+    const wire = new Wire(sock);
+    sock.data = wire;
+    wire.reader = new Conn(wire).reader;
+  },
+  data: (sock: Socket<Wire>, d: Buffer) => sock.data.reader?.onData(d),
+  end: (sock: Socket<Wire>) => sock.data.reader?.onEnd(),
+  drain: (sock: Socket<Wire>) => sock.data.onDrain(),
+  close: (sock: Socket<Wire>) => sock.data?.onClose(),
+  error: () => {},
+};
 
 /** A sealed in-memory copy of the executor, made once per berthd (see sealedMemfd). */
 function sealedExecutor(): number | undefined {
@@ -107,12 +147,9 @@ export const monitorApi: MonitorApi = {
     if (o.waitAttach) a.push("--wait-attach");
     return a;
   },
-  connect(path: string): Promise<MonitorConn> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ path, allowHalfOpen: true } as net.NetConnectOpts);
-      s.once("connect", () => resolve(new Conn(s)));
-      s.once("error", reject);
-    });
+  async connect(path: string): Promise<MonitorConn> {
+    const sock = await Bun.connect<Wire>({ unix: path, allowHalfOpen: true, socket: monitorSocket } as never);
+    return (sock.data.reader as Conn["reader"]).conn;
   },
   readExit(file: string): MonitorExit | undefined {
     try {
