@@ -63,9 +63,11 @@ const time = (fn: () => void) => {
 try {
   dockerd.importBusybox();
   await berthd.importBusybox();
-  const idle = { berthd: rssKb(berthd.proc!.pid), dockerd: 0 };
-  const dPids = pidsMentioning(dockerd.dir, "dockerd").concat(pidsMentioning(dockerd.dir, "containerd"));
-  idle.dockerd = dPids.filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("shim")).reduce((s, p) => s + rssKb(p), 0);
+  const dPids = pidsMentioning(dockerd.dir, "dockerd").concat(pidsMentioning(dockerd.dir, "containerd"))
+    .filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("shim"));
+  const daemonsRss = () => ({ berthd: rssKb(berthd.proc!.pid), dockerd: dPids.reduce((s, p) => s + rssKb(p), 0) });
+  await Bun.sleep(1500); // berthd gives memory back 1 s after its last request
+  const idle = daemonsRss();
 
   for (const t of targets) cli(t, ["run", "--rm", "busybox", "true"]); // warm-up
   const seq: Record<string, number[]> = { berthd: [], dockerd: [] };
@@ -76,6 +78,8 @@ try {
     for (const t of targets) seq[t.name].push(time(() => cli(t, ["run", "--rm", "busybox", "true"])));
     floor.push(time(() => cli(targets[0], ["--version"])));
   }
+  await Bun.sleep(1500);
+  const afterRuns = daemonsRss();
   console.log(`\ndocker run --rm busybox true, ${runs} sequential each, interleaved, stock CLI`);
   console.log("daemon    median ms    p90 ms");
   for (const [n, xs] of Object.entries(seq)) console.log(`${n.padEnd(8)} ${q(xs, 0.5).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(9)}`);
@@ -124,6 +128,7 @@ try {
   for (const [n, l] of Object.entries(lat)) console.log(`${n.padEnd(8)} ps ${q(l.ps, 0.5).toFixed(1).padStart(7)}   images ${q(l.images, 0.5).toFixed(1).padStart(7)}`);
   console.log(`ratios berthd/dockerd: ps ${(q(lat.berthd.ps, 0.5) / q(lat.dockerd.ps, 0.5)).toFixed(2)}, images ${(q(lat.berthd.images, 0.5) / q(lat.dockerd.images, 0.5)).toFixed(2)}`);
   console.log(`\nidle RSS (after start and one import): berthd ${(idle.berthd / 1024).toFixed(1)} MB, dockerd + containerd ${(idle.dockerd / 1024).toFixed(1)} MB (goal berthd <= 50 MB)`);
+  console.log(`idle RSS after the ${runs + 1} sequential runs: berthd ${(afterRuns.berthd / 1024).toFixed(1)} MB, dockerd + containerd ${(afterRuns.dockerd / 1024).toFixed(1)} MB`);
 } finally {
   const left = await berthd.stop();
   if (left.length) console.log(`berthd left behind: ${left.join(", ")}`);

@@ -28,6 +28,21 @@ EOT
   mv ".cache.tmp/out-$cmd/$cmd.js.jsc" ".cache.tmp/$cmd.js.jsc"
   rm -rf ".cache.tmp/out-$cmd" ".cache.tmp/$cmd.log"
 done
+# berthd too: a daemon starts once, but the bundle's bytecode spares it the transpiler and the
+# parse of ~100 modules, which is 3-4 MB of its resident memory for as long as it runs.
+cat > ".cache.tmp/entries/berthd.ts" <<EOT
+import { main } from "$repo/src/engine/daemon/main.ts";
+void main(process.argv.slice(2));
+EOT
+if "$BUN" build ".cache.tmp/entries/berthd.ts" --target=bun --format=cjs --bytecode \
+    --minify-syntax --minify-whitespace --outdir ".cache.tmp/out-berthd" >/dev/null 2>".cache.tmp/berthd.log"; then
+  mv ".cache.tmp/out-berthd/berthd.js" ".cache.tmp/berthd.js"
+  mv ".cache.tmp/out-berthd/berthd.js.jsc" ".cache.tmp/berthd.js.jsc"
+  rm -rf ".cache.tmp/out-berthd" ".cache.tmp/berthd.log"
+else
+  ok=0
+  echo "berth: could not build the start-up cache for berthd (see .cache.tmp/berthd.log)" >&2
+fi
 rm -rf .cache.tmp/entries
 if [ $ok = 1 ]; then
   rm -rf .cache && mv .cache.tmp .cache

@@ -11,7 +11,9 @@ import { sealedMemfd } from "../archive/libc.ts";
 
 function monitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
-  return new URL("../../../native/monitor/berth-monitor", import.meta.url).pathname;
+  // From the sources (src/engine/monitor), or from berthd's start-up bundle (.cache).
+  const fromSource = new URL("../../../native/monitor/berth-monitor", import.meta.url).pathname;
+  return fs.existsSync(fromSource) ? fromSource : new URL("../native/monitor/berth-monitor", import.meta.url).pathname;
 }
 export const MONITOR_PATH = monitorPath();
 
