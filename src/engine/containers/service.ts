@@ -7,8 +7,8 @@ import fs from "node:fs";
 import { EventEmitter } from "node:events";
 import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
-import { createOnly } from "../../runtime/container/run.ts";
-import { deleteContainer, killContainer, loadContainer, parseSignal, startContainer } from "../../runtime/container/lifecycle.ts";
+import { runContainer } from "../../runtime/container/run.ts";
+import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
 import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
 import * as log from "../log.ts";
@@ -241,17 +241,20 @@ export class ContainerService extends EventEmitter {
         stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
       });
       mark("start: spec built");
-      await createOnly({
-        id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile,
+      // Created and started in one go (as runc run -d): the init execs on the commit's answer,
+      // without the exec fifo's round trip that a separate create and start would cost.
+      await runContainer({
+        id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
         consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
-      } as Parameters<typeof createOnly>[0]);
-      mark("start: created");
-      const conn = await this.deps.monitor.connect(paths.attachSocket);
-      mark("start: monitor connected");
-      this.watch(c, conn, c.generation + 1);
-      // Attachers waiting for this start join now, before the process can write its first byte.
-      await this.beforeStart?.(c, paths.attachSocket);
-      await startContainer(this.runtimeRoot, id, this.sinks);
+        beforeExec: async () => {
+          mark("start: created");
+          const conn = await this.deps.monitor.connect(paths.attachSocket);
+          mark("start: monitor connected");
+          this.watch(c, conn, c.generation + 1);
+          // Attachers waiting for this start join now, before the process can write its first byte.
+          await this.beforeStart?.(c, paths.attachSocket);
+        },
+      } as Parameters<typeof runContainer>[0]);
       mark("start: started");
       const rt = loadContainer(this.runtimeRoot, id);
       c.generation++;

@@ -42,6 +42,11 @@ export interface RunOptions {
   wrap?: string[];
   /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
   executorFd?: number;
+  /**
+   * run: the container is recorded and its init about to exec; what must be in place before
+   * the process runs (berthd joins its attach streams to the monitor here). A throw aborts.
+   */
+  beforeExec?: (initPid: number) => Promise<void>;
 }
 
 type Mode = "foreground" | "detach" | "create";
@@ -198,15 +203,6 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   try {
     release = lockContainer(dir, o.id);
     writeState(dir, state);
-    cgroups.create();
-    note(() => (state.cgroup = cgroups.stateInfo()));
-    for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
-    mark("cgroup created");
-    // Written before the init exists, off the commit's path (the init waits for the commit):
-    // what `start` needs to name a death between the fifo and exec (start-watch.ts), and the
-    // process as created, which `berth exec` starts from. A crash leaves them to delete --force.
-    if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
-    fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
     launched = await launch(plan, {
       preserveFds: o.preserveFds,
       wrap: o.wrap,
@@ -215,6 +211,18 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         state.creating!.executorPid = pid;
         state.creating!.executorStartTime = procStartTime(pid) ?? "";
       }),
+      beforePlan: () => {
+        cgroups.create();
+        note(() => (state.cgroup = cgroups.stateInfo()));
+        for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
+        mark("cgroup created");
+        // Written before the init exists, off the commit's path (the init waits for the
+        // commit): what `start` needs to name a death between the fifo and exec
+        // (start-watch.ts), and the process as created, which `berth exec` starts from. A
+        // crash leaves them to delete --force.
+        if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
+        fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
+      },
       onPid: (pid) => note(() => {
         state.pid = pid;
         state.pidStartTime = procStartTime(pid) ?? "";
@@ -241,6 +249,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
           writePidFile(o.pidFile, pid);
           pidFileWritten = true;
         }
+        if (mode !== "create") return o.beforeExec?.(pid);
       },
     });
     mark(launched.error ? "setup failed" : mode === "create" ? "container created" : "container process started");

@@ -51,6 +51,12 @@ export interface LaunchOptions {
   executorFd?: number;
   /** The executor runs (its pid): record it before it can do anything. */
   onSpawn?: (executorPid: number) => void;
+  /**
+   * Host work the plan does not depend on being done yet (making the cgroups), done while the
+   * executor (and the wrapper before it) start on the other CPU; the executor waits for its
+   * plan meanwhile. A throw closes the control socket: the executor exits without a plan.
+   */
+  beforePlan?: () => void;
   /** The init exists (its host pid), still bound to berth's life. */
   onPid?: (initPid: number) => void;
   /**
@@ -94,6 +100,12 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const ctlFd = (proc.stdio as unknown as number[])[ctlIndex];
   mark("executor spawned");
   opts.onSpawn?.(proc.pid);
+  try {
+    opts.beforePlan?.();
+  } catch (e) {
+    fs.closeSync(ctlFd);
+    throw e;
+  }
   writeAll(ctlFd, encodePlan(plan));
   mark("plan sent");
   let initPid = 0;
