@@ -537,8 +537,8 @@ export class ContainerService extends EventEmitter {
   private async cleanUp(id: string): Promise<void> {
     await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch((e) => log.warn(`removing container ${id}: ${(e as Error).message}`));
     await this.deps.rootfs.remove(id);
-    fs.rmSync(this.runDir(id), { recursive: true, force: true });
-    fs.rmSync(this.dir(id), { recursive: true, force: true });
+    await fs.promises.rm(this.runDir(id), { recursive: true, force: true });
+    await fs.promises.rm(this.dir(id), { recursive: true, force: true });
     this.store.cleaned(id);
     mark(`remove ${id.slice(0, 12)}: cleaned up`);
   }
