@@ -49,6 +49,16 @@ function cpusetOf(file: string, fallback: string): string {
   }
 }
 
+let boundingSet: string[] | undefined;
+function readBoundingSet(): string[] {
+  let mask = (1n << BigInt(CAPABILITIES.length)) - 1n;
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (m) mask = BigInt(`0x${m[1]}`);
+  } catch { /* no /proc: assume every capability */ }
+  return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
 export const realHost: HostAccess = {
   exists: (p) => fs.existsSync(p),
   device(path) {
@@ -69,14 +79,8 @@ export const realHost: HostAccess = {
   },
   hostname: () => os.hostname(),
   blkioWeight: () => ["/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight", "/sys/fs/cgroup/io.weight", "/sys/fs/cgroup/io.bfq.weight"].some((f) => fs.existsSync(f)),
-  caps() {
-    let mask = (1n << BigInt(CAPABILITIES.length)) - 1n;
-    try {
-      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
-      if (m) mask = BigInt(`0x${m[1]}`);
-    } catch { /* no /proc: assume every capability */ }
-    return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
-  },
+  // This process's bounding set can only shrink, and berthd never drops from it: read it once.
+  caps: () => [...(boundingSet ??= readBoundingSet())],
   cpus() {
     const count = os.cpus().length || 1;
     const all = count > 1 ? `0-${count - 1}` : "0";

@@ -56,11 +56,13 @@ export function buildResources(hc: Json, host: HostAccess, warnings: string[]): 
   if (hc.KernelMemory) warnings.push("Kernel memory limits are not supported and the option will be ignored (KernelMemory).");
   if (Object.keys(memory).length) r.memory = memory;
 
-  const cpus = host.cpus();
+  // Read from the host only when a field needs it (os.cpus() parses /proc on every call).
+  let known: ReturnType<HostAccess["cpus"]> | undefined;
+  const cpus = { get count() { return (known ??= host.cpus()).count; }, get cpuset() { return (known ??= host.cpus()).cpuset; }, get mems() { return (known ??= host.cpus()).mems; } };
   const nano = hc.NanoCpus ?? 0, quota = hc.CpuQuota ?? 0, period = hc.CpuPeriod ?? 0, shares = hc.CpuShares ?? 0;
   if (nano > 0 && period > 0) throw badRequest("Conflicting options: Nano CPUs and CPU Period cannot both be set");
   if (nano > 0 && quota > 0) throw badRequest("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
-  if (nano < 0 || nano > cpus.count * NANO) {
+  if (nano !== 0 && (nano < 0 || nano > cpus.count * NANO)) {
     throw badRequest(`Range of CPUs is from 0.01 to ${cpus.count}.00, as there are only ${cpus.count} CPUs available`);
   }
   if (period !== 0 && (period < 1000 || period > 1000000)) throw badRequest("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
