@@ -170,6 +170,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
   const hostBind = o.spec.linux?.namespaces?.some((n) => n.type === "mount") ? undefined : { path: rootfs, below: mountBelowRootfs(rootfs) };
   let launched: Launched | undefined;
   let release: (() => void) | undefined;
+  let unwritten: BerthError | undefined;
   let pidFileWritten = false;
   let owner: Owner | undefined;
   const ociState = (status: string, pid?: number): OciState => ({
@@ -216,12 +217,20 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         note(() => (state.cgroup = cgroups.stateInfo()));
         for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
         mark("cgroup created");
-        // Written before the init exists, off the commit's path (the init waits for the
-        // commit): what `start` needs to name a death between the fifo and exec
-        // (start-watch.ts), and the process as created, which `berth exec` starts from. A
-        // crash leaves them to delete --force.
-        if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
-        fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
+      },
+      afterPlan: () => {
+        // Written while the init sets itself up, off the commit's path: what `start` needs to
+        // name a death between the fifo and exec (start-watch.ts), and the process as created,
+        // which `berth exec` starts from. A crash leaves them to delete --force; a failure
+        // refuses the commit.
+        try {
+          if (mode === "create") fs.writeFileSync(`${dir}/${START_STEPS_FILE}`, JSON.stringify(startSteps(plan)));
+          fs.writeFileSync(`${dir}/config.json`, JSON.stringify(o.spec));
+        } catch (e) {
+          unwritten = new BerthError(`cannot write the container's state files in ${dir}: ${(e as Error).message}`, {
+            phase: "state", errno: (e as NodeJS.ErrnoException).code,
+          });
+        }
       },
       onPid: (pid) => note(() => {
         state.pid = pid;
@@ -236,6 +245,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
         return Buffer.from(JSON.stringify(ociState("created", pid)));
       },
       onCommit: (pid) => {
+        if (unwritten) throw unwritten;
         // The init is set up and about to wait on the fifo (create) or exec (run): record it
         // for good before it may outlive us.
         state.pid = pid;

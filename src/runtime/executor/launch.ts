@@ -57,6 +57,8 @@ export interface LaunchOptions {
    * plan meanwhile. A throw closes the control socket: the executor exits without a plan.
    */
   beforePlan?: () => void;
+  /** Host work done while the executor carries out its plan, before the commit. Must not throw. */
+  afterPlan?: () => void;
   /** The init exists (its host pid), still bound to berth's life. */
   onPid?: (initPid: number) => void;
   /**
@@ -108,6 +110,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   }
   writeAll(ctlFd, encodePlan(plan));
   mark("plan sent");
+  opts.afterPlan?.();
   let initPid = 0;
   let error: BerthError | undefined;
   let buf = new Uint8Array(0);
