@@ -16,3 +16,8 @@ cd ../monitor
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
   -o berth-monitor.tmp monitor.c util.c log.c
 mv berth-monitor.tmp berth-monitor
+cd ../spawner
+# berthd's process starter (spawner.c says why it exists); static like the others.
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
+  -o berth-spawner.tmp spawner.c
+mv berth-spawner.tmp berth-spawner

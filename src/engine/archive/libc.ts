@@ -16,6 +16,8 @@ const lib = dlopen("libc.so.6", {
   umount2: { args: [P, i32], returns: i32 },
   memfd_create: { args: [P, u32], returns: i32 },
   fcntl: { args: [i32, i32, i32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, P], returns: i32 },
+  sendmsg: { args: [i32, P, i32], returns: FFIType.i64 },
   __errno_location: { args: [], returns: P },
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
 });
@@ -134,4 +136,45 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
     throw e;
   }
   return fd;
+}
+
+export const SOCK_STREAM = 1, SOCK_SEQPACKET = 5;
+const AF_UNIX = 1, SOCK_CLOEXEC = 0o2000000, SOCK_NONBLOCK = 0o4000;
+
+/** A unix socketpair, both ends close-on-exec; `nonblockFirst` makes the first end non-blocking. */
+export function socketpair(type: number, nonblockFirst = false): [number, number] {
+  const sv = new Int32Array(2);
+  if (lib.symbols.socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, ptr(sv)) !== 0) fail("socketpair", "AF_UNIX");
+  if (nonblockFirst && lib.symbols.fcntl(sv[0], 4 /* F_SETFL */, 0o2 | SOCK_NONBLOCK /* O_RDWR|O_NONBLOCK */) !== 0) {
+    fs.closeSync(sv[0]);
+    fs.closeSync(sv[1]);
+    fail("fcntl(O_NONBLOCK)", "socketpair");
+  }
+  return [sv[0], sv[1]];
+}
+
+/**
+ * One message on a unix socket with fds attached (SCM_RIGHTS), which node:net cannot send.
+ * x86_64 layouts: msghdr 56 bytes, iovec 16, cmsghdr 16 + data.
+ */
+export function sendWithFds(sock: number, data: Uint8Array, fds: number[]): void {
+  const iov = new DataView(new ArrayBuffer(16));
+  const body = data.length ? data : new Uint8Array(1);
+  iov.setBigUint64(0, BigInt(ptr(body)), true);
+  iov.setBigUint64(8, BigInt(data.length), true);
+  const space = 16 + Math.ceil((fds.length * 4) / 8) * 8;
+  const cmsg = new DataView(new ArrayBuffer(Math.max(space, 16)));
+  cmsg.setBigUint64(0, BigInt(16 + fds.length * 4), true);
+  cmsg.setInt32(8, 1, true); // SOL_SOCKET
+  cmsg.setInt32(12, 1, true); // SCM_RIGHTS
+  fds.forEach((fd, i) => cmsg.setInt32(16 + i * 4, fd, true));
+  const msg = new DataView(new ArrayBuffer(56));
+  msg.setBigUint64(16, BigInt(ptr(iov)), true);
+  msg.setBigUint64(24, 1n, true);
+  if (fds.length) {
+    msg.setBigUint64(32, BigInt(ptr(cmsg)), true);
+    msg.setBigUint64(40, BigInt(space), true);
+  }
+  const n = Number(lib.symbols.sendmsg(sock, ptr(msg), 0x4000 /* MSG_NOSIGNAL */));
+  if (n !== data.length) fail("sendmsg", `fd ${sock}`);
 }

@@ -3,6 +3,7 @@
 // tests can pass doubles.
 import type { SpecInput, SpecOutput } from "./spec/types.ts";
 import type { Json } from "./store.ts";
+import type { LaunchOptions } from "../../runtime/executor/launch.ts";
 
 export interface ResolvedImage {
   id: string; // sha256:…
@@ -56,4 +57,6 @@ export interface MonitorApi {
   readExit(exitFile: string): MonitorExit | undefined;
   /** a sealed copy of the executor for the monitor to run (LaunchOptions.executorFd), if made */
   executorFd?: number;
+  /** starts monitors without blocking the event loop (LaunchOptions.spawnWrapper), if it can */
+  spawner?(): LaunchOptions["spawnWrapper"];
 }

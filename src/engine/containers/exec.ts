@@ -118,6 +118,7 @@ export class ExecService {
       await execInContainer({
         root: this.containers.runtimeRoot, id: c.id, process: this.process(c, e, tty), detach: true,
         pidFile: paths.pidFile, consoleSocket: paths.consoleSocket, wrap, executorFd: this.monitor.executorFd,
+        spawnWrapper: this.monitor.spawner?.(),
       } as Parameters<typeof execInContainer>[0]);
       e.pid = Number(fs.readFileSync(paths.pidFile, "utf8")) || 0;
       const conn = await this.monitor.connect(paths.attachSocket);

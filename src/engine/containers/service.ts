@@ -246,6 +246,7 @@ export class ContainerService extends EventEmitter {
       await runContainer({
         id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
         consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
+        spawnWrapper: this.deps.monitor.spawner?.(),
         beforeExec: async () => {
           mark("start: created");
           const conn = await this.deps.monitor.connect(paths.attachSocket);

@@ -287,6 +287,17 @@ export class ContentStore {
     }
   }
 
+  /** Every layer stack (DiffIDs, bottom first) an image or a container's root filesystem uses. */
+  layerStacks(): string[][] {
+    const byImage = new Map<string, string[]>();
+    for (const r of this.db.query("SELECT id FROM img_image").all() as { id: string }[]) byImage.set(r.id, []);
+    for (const r of this.db.query("SELECT image_id, diff_id FROM img_image_layer ORDER BY image_id, idx").all() as { image_id: string; diff_id: string }[]) {
+      byImage.get(r.image_id)?.push(r.diff_id);
+    }
+    const pinned = (this.db.query("SELECT diff_ids FROM img_rootfs").all() as { diff_ids: string }[]).map((r) => JSON.parse(r.diff_ids) as string[]);
+    return [...byImage.values(), ...pinned];
+  }
+
   rootfsImage(containerId: string): { imageId: string; diffIds: string[] } | undefined {
     const r = this.db.query("SELECT image_id, diff_ids FROM img_rootfs WHERE container_id = ?").get(containerId) as { image_id: string; diff_ids: string } | null;
     return r ? { imageId: r.image_id, diffIds: JSON.parse(r.diff_ids) } : undefined;

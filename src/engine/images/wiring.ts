@@ -86,8 +86,16 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
     inspect: (ref) => svc.inspect(ref),
     history: (ref) => svc.history(ref),
     tag: (ref, repo, tag) => svc.tag(ref, repo, tag),
-    remove: (ref, o) => svc.remove(ref, { force: o.force, inUse: (id) => images.inUse(id) }),
-    prune: (f) => svc.prune({ filters: filters(f), inUse: (id) => images.inUse(id) }),
+    remove(ref, o) {
+      const r = svc.remove(ref, { force: o.force, inUse: (id) => images.inUse(id) });
+      roots.sweepInit();
+      return r;
+    },
+    prune(f) {
+      const r = svc.prune({ filters: filters(f), inUse: (id) => images.inUse(id) });
+      roots.sweepInit();
+      return r;
+    },
     async containerSizes(containerId, imageId) {
       const p = roots.paths(containerId);
       let base = 0;

@@ -8,6 +8,9 @@ import { Wire, type WireReader } from "../net/wire.ts";
 import type { MonitorApi, MonitorConn, MonitorExit, MonitorPaths } from "../containers/deps.ts";
 import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
 import { sealedMemfd } from "../archive/libc.ts";
+import type { LaunchOptions } from "../../runtime/executor/launch.ts";
+import * as log from "../log.ts";
+import { Spawner } from "./spawner.ts";
 
 function monitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
@@ -138,8 +141,27 @@ function sealedExecutor(): number | undefined {
   }
 }
 
+// Started on first use, and again if it died; if it cannot start, Bun's spawn does the work.
+let spawner: Spawner | undefined;
+let spawnerDown = process.env.BERTH_SPAWNER === "none";
+function currentSpawner(): LaunchOptions["spawnWrapper"] {
+  if (spawnerDown) return undefined;
+  if (!spawner?.alive) {
+    const r = Spawner.start();
+    if (!r.spawner) {
+      spawnerDown = true;
+      log.warn(`${r.error}; starting monitors with Bun's spawn instead`);
+      return undefined;
+    }
+    spawner = r.spawner;
+  }
+  const s = spawner;
+  return (argv, fds) => s.spawnWrapper(argv, fds);
+}
+
 export const monitorApi: MonitorApi = {
   executorFd: sealedExecutor(),
+  spawner: currentSpawner,
   args(o) {
     const a = [MONITOR_PATH, "--exit-file", o.exitFile, "--pid-file", o.pidFile, "--attach-socket", o.attachSocket];
     if (o.logFile) a.push("--log-file", o.logFile, "--log-max-size", String(o.logMaxSize), "--log-max-files", String(o.logMaxFiles));

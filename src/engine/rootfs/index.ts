@@ -1,5 +1,5 @@
-// Container root filesystems on overlayfs: lower = the image's layers (top first), upper and
-// work per container under <root>/rootfs/<id>/. mount(2) is called through bun:ffi; when the
+// Container root filesystems on overlayfs: lower = the init layer (init-layer.ts) and the image's
+// layers (top first), upper and work per container under <root>/rootfs/<id>/. mount(2) is called through bun:ffi; when the
 // option string would pass the kernel's one-page limit (many layers) the layers are handed
 // one by one through fsconfig("lowerdir+") instead, so long paths never matter.
 import fs from "node:fs";
@@ -9,6 +9,7 @@ import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../archive/lib
 import { packDir } from "../archive/pack.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { ImageService } from "../images/service.ts";
+import { InitLayers } from "./init-layer.ts";
 
 const PAGE = 4096;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -17,18 +18,25 @@ export interface RootfsPaths { dir: string; merged: string; upper: string; work:
 
 export class RootfsManager {
   readonly base: string;
+  private init: InitLayers;
 
   constructor(private images: ImageService, dataRoot: string) {
     fs.mkdirSync(`${dataRoot}/rootfs`, { recursive: true, mode: 0o710 });
     // mountinfo shows resolved paths; a symlinked data root must not make mounts look absent.
     this.base = fs.realpathSync(`${dataRoot}/rootfs`);
+    this.init = new InitLayers(`${fs.realpathSync(dataRoot)}/rootfs-init`);
   }
 
   paths(containerId: string): RootfsPaths {
     if (!ID.test(containerId)) throw badRequest(`invalid container id "${containerId}" for a root filesystem`);
     const pin = this.images.store.rootfsImage(containerId);
     const dir = `${this.base}/${containerId}`;
-    const lower = pin ? (pin.diffIds.length ? [...pin.diffIds].reverse().map((d) => this.images.store.layerPath(d)) : [this.images.store.emptyLayer()]) : [];
+    let lower: string[] = [];
+    if (pin) {
+      lower = pin.diffIds.length ? [...pin.diffIds].reverse().map((d) => this.images.store.layerPath(d)) : [this.images.store.emptyLayer()];
+      const init = this.init.forStack(pin.diffIds, lower);
+      if (init) lower.unshift(init);
+    }
     return { dir, merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work`, lower };
   }
 
@@ -82,7 +90,14 @@ export class RootfsManager {
     const p = this.paths(containerId);
     this.unmount(containerId);
     fs.rmSync(p.dir, { recursive: true, force: true });
+    this.unpin(containerId);
+  }
+
+  /** Lets go of the container's layers; the init layer goes with the last user of its stack. */
+  private unpin(containerId: string): void {
+    const pin = this.images.store.rootfsImage(containerId);
     this.images.store.unpinRootfs(containerId);
+    if (pin && !this.images.store.db.query("SELECT 1 FROM img_image WHERE id = ?").get(pin.imageId)) this.sweepInit();
   }
 
   /**
@@ -99,7 +114,7 @@ export class RootfsManager {
       if ((await child.exited) !== 0 || isMounted(p.merged)) this.unmount(containerId);
     }
     await fs.promises.rm(p.dir, { recursive: true, force: true });
-    this.images.store.unpinRootfs(containerId);
+    this.unpin(containerId);
   }
 
   /**
@@ -107,6 +122,17 @@ export class RootfsManager {
    * containers the daemon no longer knows.
    */
   sweep(keep: Set<string>): string[] {
+    const gone = this.sweepContainers(keep);
+    this.sweepInit();
+    return gone;
+  }
+
+  /** Init layers of stacks that no image nor container uses any more (after an rmi, say). */
+  sweepInit(): void {
+    this.init.sweep(this.images.store.layerStacks());
+  }
+
+  private sweepContainers(keep: Set<string>): string[] {
     const gone: string[] = [];
     const pinned = (this.images.store.db.query("SELECT container_id FROM img_rootfs").all() as { container_id: string }[]).map((r) => r.container_id);
     for (const id of new Set([...fs.readdirSync(this.base), ...pinned])) {

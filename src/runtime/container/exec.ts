@@ -9,7 +9,7 @@ import type { Process, Spec } from "../spec/types.ts";
 import { compileExecPlan } from "../plan/exec.ts";
 import { joinsFor, type CgroupJoin } from "../plan/cgroup-join.ts";
 import { printPlan } from "../plan/print.ts";
-import { launch } from "../executor/launch.ts";
+import { launch, type LaunchOptions } from "../executor/launch.ts";
 import { loadContainer } from "./lifecycle.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { FORWARDED, seccompNotify, writePidFile } from "./run.ts";
@@ -34,6 +34,8 @@ export interface ExecOptions {
   wrap?: string[];
   /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
   executorFd?: number;
+  /** with `wrap`: who starts it (LaunchOptions.spawnWrapper) */
+  spawnWrapper?: LaunchOptions["spawnWrapper"];
 }
 
 /** The container's config as created (berth saves a copy next to its state). */
@@ -121,7 +123,7 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   let launched: Awaited<ReturnType<typeof launch>> | undefined;
   const pending: NodeJS.Signals[] = []; // arrived before we held the handle: delivered right after
   if (!o.detach) for (const s of FORWARDED) process.on(s, () => (launched ? launched.kill(s) : pending.push(s)));
-  launched = await launch(plan, { preserveFds: o.preserveFds, wrap: o.wrap, executorFd: o.executorFd });
+  launched = await launch(plan, { preserveFds: o.preserveFds, wrap: o.wrap, executorFd: o.executorFd, spawnWrapper: o.spawnWrapper });
   for (const s of pending) launched.kill(s);
   if (launched.error) throw launched.error;
   if (o.pidFile) writePidFile(o.pidFile, launched.initPid);

@@ -11,7 +11,7 @@ import { printPlan } from "../plan/print.ts";
 import type { Plan } from "../plan/types.ts";
 import { claimId, procStartTime, removeContainerDir, writeState, type ContainerState } from "../state/index.ts";
 import { lockContainer } from "../state/lock.ts";
-import { launch, type Launched } from "../executor/launch.ts";
+import { launch, type Launched, type LaunchOptions } from "../executor/launch.ts";
 import { CgroupSetup } from "./cgroup.ts";
 import { checkHostNamespaces } from "../spec/hostns.ts";
 import { initNamespaces, signalPids, type Owner } from "./signal.ts";
@@ -42,6 +42,8 @@ export interface RunOptions {
   wrap?: string[];
   /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
   executorFd?: number;
+  /** with `wrap`: who starts it (LaunchOptions.spawnWrapper) */
+  spawnWrapper?: LaunchOptions["spawnWrapper"];
   /**
    * run: the container is recorded and its init about to exec; what must be in place before
    * the process runs (berthd joins its attach streams to the monitor here). A throw aborts.
@@ -208,6 +210,7 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       preserveFds: o.preserveFds,
       wrap: o.wrap,
       executorFd: o.executorFd,
+      spawnWrapper: o.spawnWrapper,
       onSpawn: (pid) => note(() => {
         state.creating!.executorPid = pid;
         state.creating!.executorStartTime = procStartTime(pid) ?? "";

@@ -49,6 +49,12 @@ export interface LaunchOptions {
    * (CVE-2019-5736) on every start. A long-running caller (berthd) makes it once.
    */
   executorFd?: number;
+  /**
+   * With `wrap`: starts the wrapper for us instead of Bun's spawn, whose vfork holds the caller's
+   * thread until the child has exec'd (berthd's spawner, engine/monitor/spawner.ts). The
+   * wrapper gets `fds` as its fds 3, 4, ...: fd 3 the other end of the control socket it makes.
+   */
+  spawnWrapper?: (argv: string[], fds: number[]) => Promise<SpawnedWrapper>;
   /** The executor runs (its pid): record it before it can do anything. */
   onSpawn?: (executorPid: number) => void;
   /**
@@ -68,6 +74,14 @@ export interface LaunchOptions {
   onCommit?: (initPid: number) => Promise<void> | void;
 }
 
+/** A wrapper that spawnWrapper started: its pid and our end of its control socket (ours to close). */
+export interface SpawnedWrapper {
+  pid: number;
+  ctl: number;
+  exited: Promise<number>;
+  kill(signal: number | NodeJS.Signals): void;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -84,29 +98,54 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   const extra: number[] = [];
   for (let i = 0; i < preserve; i++) extra.push(3 + i);
   const ctlIndex = 3 + preserve;
-  let proc: ReturnType<typeof Bun.spawn>;
-  try {
-    // The sealed copy goes right after the control socket, and the monitor runs it from there.
-    const sealed = opts.wrap && opts.executorFd !== undefined;
-    const sealedAt = String(ctlIndex + 1);
-    const argv = opts.wrap
-      ? [...opts.wrap, "--keep-fd", String(ctlIndex), ...(sealed ? ["--keep-fd", sealedAt, "--exec-fd", sealedAt] : []), "--", EXECUTOR_PATH, String(ctlIndex)]
-      : [EXECUTOR_PATH, String(ctlIndex)];
-    const stdio = opts.wrap ? ["ignore", "ignore", "ignore"] : (opts.stdio ?? ["inherit", "inherit", "inherit"]);
-    proc = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe", ...(sealed ? [opts.executorFd] : [])] as never });
-  } catch (e) {
-    throw new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
-      phase: "executor", hint: "run `npm install` to build it",
-    });
+  const sealed = !!opts.wrap && opts.executorFd !== undefined;
+  const wrapArgv = (ctl: number) => [...opts.wrap!, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--", EXECUTOR_PATH, String(ctl)];
+  const cannotRun = (e: unknown) => new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
+    phase: "executor", hint: "run `npm install` to build it",
+  });
+  let proc!: { pid: number; exited: Promise<number | null>; kill(signal?: number | NodeJS.Signals): void };
+  let ctlFd = -1;
+  let ownCtl = false;
+  let spawning: Promise<SpawnedWrapper> | undefined;
+  if (opts.wrap && opts.spawnWrapper && preserve === 0) {
+    // Asked for now, carried out by the spawner while beforePlan runs here.
+    spawning = opts.spawnWrapper(wrapArgv(3), sealed ? [opts.executorFd!] : []);
+  } else {
+    try {
+      // The sealed copy goes right after the control socket, and the monitor runs it from there.
+      const argv = opts.wrap ? wrapArgv(ctlIndex) : [EXECUTOR_PATH, String(ctlIndex)];
+      const stdio = opts.wrap ? ["ignore", "ignore", "ignore"] : (opts.stdio ?? ["inherit", "inherit", "inherit"]);
+      const p = Bun.spawn(argv, { stdio: [...stdio, ...extra, "pipe", ...(sealed ? [opts.executorFd] : [])] as never });
+      proc = p;
+      ctlFd = (p.stdio as unknown as number[])[ctlIndex];
+    } catch (e) {
+      throw cannotRun(e);
+    }
+    mark("executor spawned");
+    opts.onSpawn?.(proc.pid);
   }
-  const ctlFd = (proc.stdio as unknown as number[])[ctlIndex];
-  mark("executor spawned");
-  opts.onSpawn?.(proc.pid);
+  let planError: unknown;
   try {
     opts.beforePlan?.();
   } catch (e) {
+    planError = e;
+  }
+  if (spawning) {
+    try {
+      const w = await spawning;
+      proc = w;
+      ctlFd = w.ctl;
+      ownCtl = true;
+    } catch (e) {
+      throw planError ?? cannotRun(e);
+    }
+    mark("executor spawned");
+    if (!planError) opts.onSpawn?.(proc.pid);
+  }
+  if (planError) {
+    // The control socket closing tells the executor to exit without a plan.
     fs.closeSync(ctlFd);
-    throw e;
+    throw planError;
   }
   writeAll(ctlFd, encodePlan(plan));
   mark("plan sent");
@@ -186,6 +225,14 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     reader.cancel().catch(() => {});
     return code ?? 1;
   });
+  if (ownCtl) {
+    // Nothing reads it any more once settled (or the executor is gone); a spawner-made socket
+    // is ours to close, after the stream lets go of it.
+    void Promise.race([settled, exited]).then(async () => {
+      await reader.cancel().catch(() => {});
+      fs.closeSync(ctlFd);
+    });
+  }
   if (error) await exited;
   else if (!initPid) {
     const code = await exited;

@@ -1,0 +1,201 @@
+// berth-spawner: starts processes for berthd so that berthd's event loop never waits in vfork.
+// Bun's spawn is vfork + exec: the calling thread sleeps until the child has exec'd, and on a
+// busy machine the child waits its turn for a CPU first, 6 ms a start measured here with fifty
+// clients at once, during which berthd could answer nobody. Here a request is a message; the
+// answer comes when it is ready, and berthd carries on meanwhile.
+//
+// One request per SOCK_SEQPACKET message on fd 3, its fds attached (SCM_RIGHTS):
+//   u32 id, u32 nfds, then argv as NUL-terminated strings
+// The child gets /dev/null as stdin, stdout and stderr, the attached fds as 3, 4, ..., nothing
+// else, default signal handling, and this process's environment; it is not in a session of its
+// own (the monitor makes its own). Answers, 16 bytes each: u32 kind, u32 id, i32 pid, i32 value
+//   1 started (value 0) | 2 exec failed (value errno; the child is gone) | 3 exited (value the
+//   wait status, as waitpid gives it)
+// When berthd goes away (EOF), this exits; the children it started live on, reparented.
+// Small and boring on purpose: no allocation after start, one poll loop.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_FDS 8
+#define MAX_ARGS 128
+#define MAX_MSG 65536
+#define MAX_PENDING 256
+
+enum { STARTED = 1, EXEC_FAILED = 2, EXITED = 3 };
+
+extern char **environ;
+
+// A child whose exec has not been settled yet: its error pipe's read end.
+static struct { uint32_t id; pid_t pid; int fd; } pending[MAX_PENDING];
+static int npending;
+static int sock = 3;
+
+static void answer(uint32_t kind, uint32_t id, int32_t pid, int32_t value) {
+  int32_t m[4] = { (int32_t)kind, (int32_t)id, pid, value };
+  // berthd reads as fast as we write; a full buffer means it is gone or stuck: dropping is not
+  // an option for exit reports, so this one blocks (the socket is blocking).
+  while (send(sock, m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+static void child(char **argv, const int *fds, int nfds, int errfd, const sigset_t *old) {
+  // The error pipe and every received fd first move above the targets, so that placing one
+  // cannot clobber another.
+  int high[MAX_FDS];
+  errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
+  if (errfd < 0) _exit(127);
+  for (int i = 0; i < nfds; i++) {
+    high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+    if (high[i] < 0) goto fail;
+  }
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) goto fail;
+  for (int t = 0; t < 3; t++) if (dup2(null, t) < 0) goto fail;
+  for (int i = 0; i < nfds; i++) if (dup2(high[i], 3 + i) < 0) goto fail;
+  // Everything above shuts at exec, the error pipe too: its closing tells the exec worked.
+  if (syscall(SYS_close_range, 3 + nfds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+    for (int fd = 3 + nfds; fd < 1024; fd++) if (fd != errfd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  for (int s = 1; s < 65; s++) signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, old, NULL);
+  execve(argv[0], argv, environ);
+fail:;
+  int e = errno;
+  while (write(errfd, &e, sizeof e) < 0 && errno == EINTR) {}
+  _exit(127);
+}
+
+static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sigset_t *old) {
+  if (len < 8) goto bad;
+  uint32_t id, want;
+  memcpy(&id, msg, 4);
+  memcpy(&want, msg + 4, 4);
+  if ((int)want != nfds || npending == MAX_PENDING) {
+    answer(EXEC_FAILED, id, 0, want != (uint32_t)nfds ? EBADF : EAGAIN);
+    goto out;
+  }
+  char *argv[MAX_ARGS + 1];
+  int argc = 0;
+  for (ssize_t i = 8; i < len && argc < MAX_ARGS;) {
+    char *s = (char *)msg + i;
+    size_t n = strnlen(s, (size_t)(len - i));
+    if (i + (ssize_t)n >= len) break;  // not terminated: ignore the tail
+    argv[argc++] = s;
+    i += (ssize_t)n + 1;
+  }
+  argv[argc] = NULL;
+  if (!argc) {
+    answer(EXEC_FAILED, id, 0, EINVAL);
+    goto out;
+  }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    answer(EXEC_FAILED, id, 0, errno);
+    goto out;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    child(argv, fds, nfds, p[1], old);
+  }
+  close(p[1]);
+  if (pid < 0) {
+    answer(EXEC_FAILED, id, 0, errno);
+    close(p[0]);
+    goto out;
+  }
+  pending[npending].id = id;
+  pending[npending].pid = pid;
+  pending[npending].fd = p[0];
+  npending++;
+out:
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+  return;
+bad:
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+}
+
+static void settle(int i) {
+  int e = 0;
+  ssize_t n;
+  while ((n = read(pending[i].fd, &e, sizeof e)) < 0 && errno == EINTR) {}
+  if (n == sizeof e) answer(EXEC_FAILED, pending[i].id, pending[i].pid, e);
+  else answer(STARTED, pending[i].id, pending[i].pid, 0);
+  close(pending[i].fd);
+  pending[i] = pending[--npending];
+}
+
+int main(void) {
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    perror("berth-spawner: signalfd");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  fcntl(sock, F_SETFD, FD_CLOEXEC);
+  static unsigned char msg[MAX_MSG];
+  for (;;) {
+    struct pollfd pf[2 + MAX_PENDING];
+    pf[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
+    pf[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+    for (int i = 0; i < npending; i++) pf[2 + i] = (struct pollfd){ .fd = pending[i].fd, .events = POLLIN };
+    int np = npending;
+    if (poll(pf, 2 + np, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    // Exec results before exits, so berthd hears "started" before "exited" of the same child.
+    for (int i = np - 1; i >= 0; i--) if (pf[2 + i].revents) settle(i);
+    if (pf[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {}
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < npending; i++) if (pending[i].pid == pid) settle(i);
+        answer(EXITED, 0, pid, status);
+      }
+    }
+    if (pf[0].revents) {
+      union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)]; } ctl;
+      struct iovec iov = { msg, sizeof msg };
+      struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+      ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return 0;  // berthd is gone
+      int fds[MAX_FDS], nfds = 0;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int j = 0; j < k; j++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof fd);
+          if (nfds < MAX_FDS) fds[nfds++] = fd; else close(fd);
+        }
+      }
+      if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        for (int i = 0; i < nfds; i++) close(fds[i]);
+        uint32_t id = 0;
+        if (n >= 4) memcpy(&id, msg, 4);
+        answer(EXEC_FAILED, id, 0, E2BIG);
+        continue;
+      }
+      start(msg, n, fds, nfds, &old);
+    }
+  }
+}

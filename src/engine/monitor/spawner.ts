@@ -1,0 +1,193 @@
+// berthd's side of native/spawner: starts the monitors without berthd's event loop waiting in
+// vfork for each one to exec (see spawner.c for the protocol and why). One spawner per berthd,
+// started with it; if it cannot start or dies, berthd falls back to Bun's spawn.
+import fs from "node:fs";
+import { SOCK_SEQPACKET, SOCK_STREAM, sendWithFds, socketpair } from "../archive/libc.ts";
+import type { SpawnedWrapper } from "../../runtime/executor/launch.ts";
+
+function spawnerPath(): string {
+  if (process.env.BERTH_SPAWNER) return process.env.BERTH_SPAWNER;
+  const fromSource = new URL("../../../native/spawner/berth-spawner", import.meta.url).pathname;
+  return fs.existsSync(fromSource) ? fromSource : new URL("../native/spawner/berth-spawner", import.meta.url).pathname;
+}
+
+const STARTED = 1, EXEC_FAILED = 2, EXITED = 3;
+const enc = new TextEncoder();
+
+interface Waiting { resolve(pid: number): void; reject(e: Error): void }
+
+export class Spawner {
+  private sock: number;
+  private proc: ReturnType<typeof Bun.spawn>;
+  private nextId = 1;
+  private waiting = new Map<number, Waiting>();
+  /** exit reports by pid (the spawner sends a child's "started" before its "exited") */
+  private exits = new Map<number, (status: number) => void>();
+  private dead = false;
+  private reader?: ReadableStreamDefaultReader<Uint8Array>;
+
+  private constructor(readonly path: string) {
+    const [ours, theirs] = socketpair(SOCK_SEQPACKET, true);
+    try {
+      this.proc = Bun.spawn([path], { stdio: ["ignore", "ignore", "inherit", theirs] as never });
+    } catch (e) {
+      fs.closeSync(ours);
+      throw e;
+    } finally {
+      fs.closeSync(theirs);
+    }
+    this.sock = ours;
+    // berthd must not wait for the spawner to exit: it ends by itself when our end closes.
+    this.proc.unref();
+    void this.proc.exited.then(() => this.fail(new Error("berth-spawner exited")));
+    void this.read();
+  }
+
+  /** The spawner, or undefined (with the reason) when this host cannot run it. */
+  static start(): { spawner?: Spawner; error?: string } {
+    const path = spawnerPath();
+    try {
+      return { spawner: new Spawner(path) };
+    } catch (e) {
+      return { error: `cannot start ${path}: ${(e as Error).message}` };
+    }
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /**
+   * Runs argv with /dev/null as stdio and `fds` as its fds 3, 4, ...; resolves once it has
+   * exec'd. The caller may close its copies of `fds` as soon as this returns (they are sent).
+   */
+  spawn(argv: string[], fds: number[]): { pid: Promise<number>; exited: Promise<number> } {
+    if (this.dead) throw new Error("berth-spawner is not running");
+    const id = this.nextId++;
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setUint32(0, id, true);
+    new DataView(head.buffer).setUint32(4, fds.length, true);
+    const args = argv.map((a) => enc.encode(`${a}\0`));
+    const msg = new Uint8Array(8 + args.reduce((n, a) => n + a.length, 0));
+    msg.set(head);
+    let off = 8;
+    for (const a of args) {
+      msg.set(a, off);
+      off += a.length;
+    }
+    let exitResolve!: (s: number) => void;
+    const exited = new Promise<number>((r) => (exitResolve = r));
+    const pid = new Promise<number>((resolve, reject) => {
+      this.waiting.set(id, {
+        resolve: (p) => {
+          this.exits.set(p, exitResolve);
+          resolve(p);
+        },
+        reject,
+      });
+    });
+    try {
+      sendWithFds(this.sock, msg, fds);
+    } catch (e) {
+      this.waiting.delete(id);
+      throw e;
+    }
+    return { pid, exited };
+  }
+
+  /** A SpawnedWrapper for launch(): the control socket is made here, its other end sent along. */
+  async spawnWrapper(argv: string[], fds: number[]): Promise<SpawnedWrapper> {
+    const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
+    let r: { pid: Promise<number>; exited: Promise<number> };
+    try {
+      r = this.spawn(argv, [childCtl, ...fds]);
+    } catch (e) {
+      fs.closeSync(ctl);
+      throw e;
+    } finally {
+      fs.closeSync(childCtl);
+    }
+    let pid: number;
+    try {
+      pid = await r.pid;
+    } catch (e) {
+      fs.closeSync(ctl);
+      throw e;
+    }
+    let gone = false;
+    const exited = r.exited.then((s) => {
+      gone = true;
+      // waitpid's status: a normal exit's code, else 128 + the signal, as a shell reports it
+      return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+    });
+    return {
+      pid, ctl, exited,
+      kill(sig) {
+        if (gone) return;
+        try {
+          process.kill(pid, sig);
+        } catch { /* already gone */ }
+      },
+    };
+  }
+
+  private async read(): Promise<void> {
+    const reader = (this.reader = Bun.file(this.sock).stream().getReader());
+    let buf = new Uint8Array(0);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (!value) continue;
+        const all = buf.length ? Buffer.concat([buf, value]) : value;
+        let off = 0;
+        for (; off + 16 <= all.length; off += 16) {
+          const dv = new DataView(all.buffer, all.byteOffset + off, 16);
+          this.report(dv.getUint32(0, true), dv.getUint32(4, true), dv.getInt32(8, true), dv.getInt32(12, true));
+        }
+        buf = all.subarray(off);
+      }
+    } catch { /* cancelled */ }
+    this.fail(new Error("berth-spawner closed its socket"));
+    // Bun's stream does not close an fd it was given; only now is nothing polling it.
+    fs.closeSync(this.sock);
+  }
+
+  private report(kind: number, id: number, pid: number, value: number): void {
+    if (kind === STARTED || kind === EXEC_FAILED) {
+      const w = this.waiting.get(id);
+      if (!w) return;
+      this.waiting.delete(id);
+      if (kind === STARTED) w.resolve(pid);
+      else {
+        const e = new Error(`${errnoName(value)}`) as Error & { code: string };
+        e.code = errnoName(value);
+        w.reject(e);
+      }
+    } else if (kind === EXITED) {
+      const done = this.exits.get(pid);
+      if (done) {
+        this.exits.delete(pid);
+        done(value);
+      }
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+
+  /** Ends the spawner (our end closing is its signal); children it started live on. */
+  close(): void {
+    this.fail(new Error("closed"));
+    void this.reader?.cancel().catch(() => {});
+  }
+}
+
+function errnoName(n: number): string {
+  for (const [k, v] of Object.entries((require("node:os") as typeof import("node:os")).constants.errno)) if (v === n) return k;
+  return `errno ${n}`;
+}

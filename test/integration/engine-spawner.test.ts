@@ -1,0 +1,109 @@
+// berthd's process starter (native/spawner, src/engine/monitor/spawner.ts): the child gets
+// exactly the fds it was sent as 3, 4, ... and /dev/null as stdio; its exit status comes back;
+// an exec failure is an error naming the errno; the spawner ends when berthd's end closes,
+// leaving its children running.
+import { describe, expect, test, afterAll } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import { Spawner } from "../../src/engine/monitor/spawner.ts";
+
+const work = fs.mkdtempSync(`${os.tmpdir()}/berth-spawner-`);
+const started: Spawner[] = [];
+afterAll(() => {
+  for (const s of started) s.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+function spawner(): Spawner {
+  const r = Spawner.start();
+  if (!r.spawner) throw new Error(r.error);
+  started.push(r.spawner);
+  return r.spawner;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+};
+
+describe("spawner", () => {
+  test("fds 3, 4 as sent, /dev/null as stdio, nothing else; the exit status comes back", async () => {
+    const s = spawner();
+    // a fifo: the child's read blocks until the test has looked at its fds
+    const out = `${work}/fifo`;
+    expect(Bun.spawnSync(["mkfifo", out]).exitCode).toBe(0);
+    const a = fs.openSync(out, "r+");
+    const b = fs.openSync("/dev/zero", "r");
+    const r = s.spawn(["/bin/sh", "-c", "read x <&3; exit 7"], [a, b]);
+    fs.closeSync(a);
+    fs.closeSync(b);
+    const pid = await r.pid;
+    expect(pid).toBeGreaterThan(1);
+    const fds: Record<string, string> = {};
+    for (const f of fs.readdirSync(`/proc/${pid}/fd`)) fds[f] = fs.readlinkSync(`/proc/${pid}/fd/${f}`);
+    const w = fs.openSync(out, "w");
+    fs.writeSync(w, "go\n");
+    fs.closeSync(w);
+    const status = await r.exited;
+    expect((status >> 8) & 0xff).toBe(7);
+    expect(fds["0"]).toBe("/dev/null");
+    expect(fds["1"]).toBe("/dev/null");
+    expect(fds["2"]).toBe("/dev/null");
+    expect(fds["3"]).toBe(fs.realpathSync(out));
+    expect(fds["4"]).toBe("/dev/zero");
+    expect(Object.keys(fds).sort()).toEqual(["0", "1", "2", "3", "4"]);
+  });
+
+  test("an exec failure rejects with its errno; the spawner carries on", async () => {
+    const s = spawner();
+    await expect(s.spawn([`${work}/no-such-program`], []).pid).rejects.toThrow("ENOENT");
+    fs.writeFileSync(`${work}/not-exec`, "x", { mode: 0o644 });
+    await expect(s.spawn([`${work}/not-exec`], []).pid).rejects.toThrow("EACCES");
+    const r = s.spawn(["/bin/true"], []);
+    expect(await r.pid).toBeGreaterThan(1);
+    expect(await r.exited).toBe(0);
+  });
+
+  test("many at once, each answered with its own pid", async () => {
+    const s = spawner();
+    const rs = Array.from({ length: 40 }, (_, i) => s.spawn(["/bin/sh", "-c", `exit ${i}`], []));
+    const pids = await Promise.all(rs.map((r) => r.pid));
+    expect(new Set(pids).size).toBe(40);
+    const codes = await Promise.all(rs.map((r) => r.exited));
+    expect(codes.map((c) => (c >> 8) & 0xff)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  test("spawnWrapper: our end of a control socket, the child's on its fd 3; a signal's status as 128 + n", async () => {
+    const s = spawner();
+    const w = await s.spawnWrapper(["/bin/sh", "-c", "echo ready >&3; read line <&3; echo \"got $line\" >&3; sleep 30"], []);
+    const reader = Bun.file(w.ctl).stream().getReader();
+    const first = Buffer.from((await reader.read()).value!).toString();
+    expect(first).toBe("ready\n");
+    fs.writeSync(w.ctl, "hello\n");
+    const second = Buffer.from((await reader.read()).value!).toString();
+    expect(second).toBe("got hello\n");
+    w.kill("SIGTERM");
+    expect(await w.exited).toBe(128 + 15);
+    await reader.cancel();
+    fs.closeSync(w.ctl);
+  });
+
+  test("closing our end ends the spawner; its children live on", async () => {
+    const s = spawner();
+    const r = s.spawn(["/bin/sleep", "30"], []);
+    const pid = await r.pid;
+    const parent = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+    expect(alive(parent)).toBe(true);
+    s.close();
+    for (let i = 0; i < 100 && alive(parent); i++) await Bun.sleep(20);
+    expect(alive(parent)).toBe(false);
+    expect(alive(pid)).toBe(true);
+    expect(s.alive).toBe(false);
+    expect(() => s.spawn(["/bin/true"], [])).toThrow("not running");
+    process.kill(pid, "SIGKILL");
+  });
+});
