@@ -1,8 +1,7 @@
-// berth-spawner: starts processes for berthd so that berthd's event loop never waits in vfork.
-// Bun's spawn is vfork + exec: the calling thread sleeps until the child has exec'd, and on a
-// busy machine the child waits its turn for a CPU first, 6 ms a start measured here with fifty
-// clients at once, during which berthd could answer nobody. Here a request is a message; the
-// answer comes when it is ready, and berthd carries on meanwhile.
+// berth-spawner: starts processes for berthd, so that berthd's event loop never waits in vfork
+// for a child to exec (Bun's spawn is vfork + exec), and so that the sockets it hands a child
+// are berthd's own to close (Bun kept the end of each spawn's socketpair open for good). A
+// request is a message; the answer comes when it is ready, and berthd carries on meanwhile.
 //
 // One request per SOCK_SEQPACKET message on fd 3, its fds attached (SCM_RIGHTS):
 //   u32 id, u32 nfds, then argv as NUL-terminated strings
