@@ -81,7 +81,7 @@ export class ImageService {
   /** The image ID a reference names (tag, full ID, sha256:ID, or a unique ID prefix). */
   find(ref: string): string | undefined {
     const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(ref);
-    if (full) return this.store.row(`sha256:${full[1]}`) ? `sha256:${full[1]}` : undefined;
+    if (full) return this.store.has(`sha256:${full[1]}`) ? `sha256:${full[1]}` : undefined;
     try {
       const r = parseNamed(ref);
       if (!r.digest) {

@@ -206,6 +206,10 @@ export class ContentStore {
     return (this.db.query("SELECT image_id FROM img_tag WHERE ref = ?").get(ref) as { image_id: string } | null)?.image_id;
   }
 
+  has(id: string): boolean {
+    return !!this.db.query("SELECT 1 FROM img_image WHERE id = ?").get(id);
+  }
+
   allIds(): string[] {
     return (this.db.query("SELECT id FROM img_image").all() as { id: string }[]).map((r) => r.id);
   }

@@ -70,9 +70,10 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
   const images: Images = {
     service: svc,
     inUse: () => undefined,
+    // (every create and start asks: the ID and the config only, not the row and tags of resolve())
     resolve(ref) {
-      const r = svc.resolve(ref);
-      return { id: r.id, config: (r.config.config ?? {}) as Json };
+      const id = svc.get(ref);
+      return { id, config: (svc.store.config(id).config ?? {}) as Json };
     },
     count: () => svc.count(),
     importTar: (src, o) => svc.importTar(src, { repo: o.ref, changes: o.changes, message: o.message }),

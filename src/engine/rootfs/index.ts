@@ -44,9 +44,9 @@ export class RootfsManager {
   prepare(containerId: string, imageRef: string): string {
     const p0 = this.paths(containerId);
     if (!this.images.store.rootfsImage(containerId)) {
-      const img = this.images.resolve(imageRef);
+      const id = this.images.get(imageRef);
       // Pin the layers before anything else, so an rmi -f in between cannot take them.
-      this.images.store.pinRootfs(containerId, img.id, img.diffIds);
+      this.images.store.pinRootfs(containerId, id, this.images.store.row(id)!.diffIds);
     }
     for (const d of [p0.dir, p0.upper, p0.work, p0.merged]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     try {
@@ -97,7 +97,7 @@ export class RootfsManager {
   private unpin(containerId: string): void {
     const pin = this.images.store.rootfsImage(containerId);
     this.images.store.unpinRootfs(containerId);
-    if (pin && !this.images.store.db.query("SELECT 1 FROM img_image WHERE id = ?").get(pin.imageId)) this.sweepInit();
+    if (pin && !this.images.store.has(pin.imageId)) this.sweepInit();
   }
 
   /**
