@@ -36,7 +36,8 @@ export class Berthd {
   private logFile: string;
 
   /** `tmpfsExecRoot`: the exec root on a tmpfs of its own, as /run is on a usual host (benchmarks). */
-  constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean } = {}) {
+  /** `env`: added to the daemon's environment (BERTH_SPAWNER=none, say). */
+  constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean; env?: Record<string, string> } = {}) {
     this.dir = scratchDir(`/tmp/berthd-test-${name}-`);
     fs.chmodSync(this.dir, 0o755);
     this.sock = `${this.dir}/berth.sock`;
@@ -59,7 +60,9 @@ export class Berthd {
   /** Starts the daemon and waits until it answers _ping. */
   async start(extra: string[] = []): Promise<void> {
     const out = Bun.file(this.logFile);
-    this.proc = Bun.spawn(this.args(extra), { stdin: "ignore", stdout: out, stderr: Bun.file(`${this.logFile}.err`) });
+    this.proc = Bun.spawn(this.args(extra), {
+      stdin: "ignore", stdout: out, stderr: Bun.file(`${this.logFile}.err`), env: { ...process.env, ...this.opts.env },
+    });
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (this.proc.exitCode !== null) throw new Error(`berthd exited with ${this.proc.exitCode}: ${this.log()}`);

@@ -113,6 +113,54 @@ describe.skipIf(!!skip)("berthd API", () => {
   });
 });
 
+/** The berth-spawner child of a berthd (native/spawner), if it has one. */
+function spawnerOf(pid: number): number | undefined {
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      if (st.includes("(berth-spawner)") && Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === pid) return Number(p);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+const alive = (pid: number) => {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(!!skip)("berthd's process starter", () => {
+  it("a spawner that dies is replaced at the next start; without one (BERTH_SPAWNER=none) Bun's spawn does the work", async () => {
+    const d = new Berthd("spawner");
+    const plain = new Berthd("nospawner", { env: { BERTH_SPAWNER: "none" } });
+    try {
+      await d.start();
+      await d.importBusybox();
+      expect(spawnerOf(d.proc!.pid)).toBeUndefined(); // started with the first container
+      expect((await d.docker(["run", "--rm", "busybox", "echo", "one"])).stdout).toBe("one\n");
+      const first = spawnerOf(d.proc!.pid)!;
+      expect(first).toBeGreaterThan(1);
+      process.kill(first, "SIGKILL"); // berthd's own child, which this test's berthd started
+      for (let i = 0; i < 50 && alive(first); i++) await Bun.sleep(20);
+      expect((await d.docker(["run", "--rm", "busybox", "echo", "two"])).stdout).toBe("two\n");
+      const second = spawnerOf(d.proc!.pid)!;
+      expect(second).toBeGreaterThan(1);
+      expect(second).not.toBe(first);
+      await plain.start();
+      await plain.importBusybox();
+      const r = await plain.docker(["run", "--rm", "busybox", "echo", "three"]);
+      expect([r.code, r.stdout]).toEqual([0, "three\n"]);
+      expect(spawnerOf(plain.proc!.pid)).toBeUndefined();
+    } finally {
+      expect(await d.stop()).toEqual([]);
+      expect(await plain.stop()).toEqual([]);
+    }
+  });
+});
+
 describe.skipIf(!!skip)("berthd crash with containers running", () => {
   it("kill -9 of berthd: containers keep running, a new berthd finds them", async () => {
     const d = new Berthd("crash");
@@ -123,9 +171,13 @@ describe.skipIf(!!skip)("berthd crash with containers running", () => {
       await d.docker(["run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 9"]);
       await Bun.sleep(200);
       const pid = Number((await d.docker(["inspect", "-f", "{{.State.Pid}}", "keeper"])).stdout);
+      const spawner = spawnerOf(d.proc!.pid);
+      expect(spawner).toBeGreaterThan(1);
       expect(await d.stopDaemon("SIGKILL")).not.toBe(0);
       await Bun.sleep(1500); // "short" exits while no daemon runs
       expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+      // its spawner saw berthd's end of the socket close and went too
+      expect(alive(spawner!)).toBe(false);
       await d.start();
       const ps = await d.docker(["ps", "--format", "{{.Names}}"]);
       expect(ps.stdout.trim()).toBe("keeper");

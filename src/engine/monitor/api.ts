@@ -10,7 +10,7 @@ import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
 import { sealedMemfd } from "../archive/libc.ts";
 import type { LaunchOptions } from "../../runtime/executor/launch.ts";
 import * as log from "../log.ts";
-import { Spawner } from "./spawner.ts";
+import { NotSent, Spawner } from "./spawner.ts";
 
 function monitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
@@ -156,7 +156,16 @@ function currentSpawner(): LaunchOptions["spawnWrapper"] {
     spawner = r.spawner;
   }
   const s = spawner;
-  return (argv, fds) => s.spawnWrapper(argv, fds);
+  return async (argv, fds) => {
+    try {
+      return await s.spawnWrapper(argv, fds);
+    } catch (e) {
+      // Its spawner died since (its exit not yet seen): once more, with a new one.
+      const again = e instanceof NotSent ? currentSpawner() : undefined;
+      if (!again) throw e;
+      return again(argv, fds);
+    }
+  };
 }
 
 export const monitorApi: MonitorApi = {

@@ -14,6 +14,9 @@ function spawnerPath(): string {
 const STARTED = 1, EXEC_FAILED = 2, EXITED = 3;
 const enc = new TextEncoder();
 
+/** A request that never reached the spawner: safe to make again with another one. */
+export class NotSent extends Error {}
+
 interface Waiting { resolve(pid: number): void; reject(e: Error): void }
 
 export class Spawner {
@@ -62,7 +65,7 @@ export class Spawner {
    * exec'd. The caller may close its copies of `fds` as soon as this returns (they are sent).
    */
   spawn(argv: string[], fds: number[]): { pid: Promise<number>; exited: Promise<number> } {
-    if (this.dead) throw new Error("berth-spawner is not running");
+    if (this.dead) throw new NotSent("berth-spawner is not running");
     const id = this.nextId++;
     const head = new Uint8Array(8);
     new DataView(head.buffer).setUint32(0, id, true);
@@ -89,8 +92,11 @@ export class Spawner {
     try {
       sendWithFds(this.sock, msg, fds);
     } catch (e) {
+      // Not delivered (a message goes whole or not at all): the spawner is gone or going, and
+      // the request can be made again elsewhere.
       this.waiting.delete(id);
-      throw e;
+      this.fail(e as Error);
+      throw new NotSent((e as Error).message);
     }
     return { pid, exited };
   }
