@@ -1,12 +1,14 @@
 // npm run bench (third part): berthd against Debian's dockerd (with its containerd and runc), in
 // the same run, both driven by the same stock docker CLI:
 //   - `docker run --rm busybox true`, sequential, interleaved, medians
-//   - 50 containers started concurrently (`docker run -d`), throughput
+//   - 50 containers started concurrently (`docker run -d`), throughput, and the same 50 CLIs
+//     against a stub daemon that does nothing: the part of the time that is the CLIs' own
 //   - `docker ps -a` and `docker images` latency with 100 containers
 //   - idle RSS of the daemon(s), and RSS per running container (monitor vs containerd-shim)
 import fs from "node:fs";
 import { Dockerd, dockerSkipReason } from "../test/helpers/dockerd.ts";
-import { Berthd, DOCKER_CLI, berthdSkipReason } from "../test/helpers/berthd.ts";
+import { Berthd, DOCKER_CLI, berthdSkipReason, spawnerOf } from "../test/helpers/berthd.ts";
+import { spawnStub } from "./stub-daemon.ts";
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1]) || 15;
@@ -40,18 +42,6 @@ async function quiesce(): Promise<void> {
     const total = d.reduce((x, y) => x + y, 0);
     if (total > 0 && d[3] / total >= 0.9) return;
   }
-}
-
-/** The spawner berthd starts with its first container (native/spawner): its child. */
-function spawnerOf(pid: number): number | undefined {
-  for (const p of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      if (st.includes("(berth-spawner)") && Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === pid) return Number(p);
-    } catch { /* gone */ }
-  }
-  return undefined;
 }
 
 /** pids of processes whose command line mentions `needle` (only ours: the needle is a private temp dir). */
@@ -89,6 +79,7 @@ const time = (fn: () => void) => {
   return performance.now() - t0;
 };
 
+let stubProc: Awaited<ReturnType<typeof spawnStub>> | undefined;
 try {
   dockerd.importBusybox();
   await berthd.importBusybox();
@@ -102,10 +93,14 @@ try {
   const seq: Record<string, number[]> = { berthd: [], dockerd: [] };
   // The CLI's own cost (a Go binary starting, no daemon asked), interleaved too: a floor that
   // neither daemon can go below, to say how much of each figure is the daemon's.
+  // The same command against a stub daemon that answers at once and runs nothing
+  // (bench/stub-daemon.ts): the CLI's own share of a `docker run`, a floor no daemon goes below.
+  const stub = (stubProc = await spawnStub());
+  const stubTarget: Target = { name: "stub", env: stub.env };
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
     for (const t of targets) seq[t.name].push(time(() => cli(t, ["run", "--rm", "busybox", "true"])));
-    floor.push(time(() => cli(targets[0], ["--version"])));
+    floor.push(time(() => cli(stubTarget, ["run", "--rm", "busybox", "true"])));
   }
   await Bun.sleep(1500);
   const afterRuns = daemonsRss();
@@ -115,16 +110,17 @@ try {
   for (const [n, xs] of Object.entries(seq)) console.log(`${n.padEnd(8)} ${q(xs, 0.5).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(9)}`);
   console.log(`berthd/dockerd median ratio: ${(q(seq.berthd, 0.5) / q(seq.dockerd, 0.5)).toFixed(2)} (goal <= 0.20)`);
   const f = q(floor, 0.5);
-  console.log(`the CLI alone (docker --version): ${f.toFixed(1)} ms; above it: berthd ${(q(seq.berthd, 0.5) - f).toFixed(1)} ms, dockerd ${(q(seq.dockerd, 0.5) - f).toFixed(1)} ms (ratio ${((q(seq.berthd, 0.5) - f) / (q(seq.dockerd, 0.5) - f)).toFixed(2)})`);
+  console.log(`the CLI against a stub daemon that does nothing: ${f.toFixed(1)} ms; above it: berthd ${(q(seq.berthd, 0.5) - f).toFixed(1)} ms, dockerd ${(q(seq.dockerd, 0.5) - f).toFixed(1)} ms (ratio ${((q(seq.berthd, 0.5) - f) / (q(seq.dockerd, 0.5) - f)).toFixed(2)})`);
 
   // Three rounds each, interleaved, the median reported: one round of a daemon varies by a
   // third from the next here. Between rounds the containers go (rm -f, all at once); the last
   // round's stay running for the memory figures below.
   const conc = 50, rounds = 3;
   console.log(`\n${conc} containers started concurrently (docker run -d busybox sleep 600), ${rounds} rounds each, interleaved`);
-  const walls: Record<string, number[]> = { berthd: [], dockerd: [] };
+  // The stub daemon's rounds go in between: the CLIs' own share, measured in the same conditions.
+  const walls: Record<string, number[]> = { berthd: [], dockerd: [], stub: [] };
   for (let r = 0; r < rounds; r++) {
-    for (const t of targets) {
+    for (const t of [...targets, stubTarget]) {
       await quiesce();
       const t0 = performance.now();
       const ps = Array.from({ length: conc }, () => Bun.spawn([DOCKER_CLI!, "run", "-d", "busybox", "sleep", "600"], { env: t.env, stdout: "pipe", stderr: "pipe" }));
@@ -132,7 +128,7 @@ try {
       walls[t.name].push(performance.now() - t0);
       const failed = codes.filter((c) => c !== 0).length;
       if (failed) console.log(`${t.name}: ${failed} of ${conc} failed`);
-      if (r < rounds - 1) {
+      if (r < rounds - 1 && t !== stubTarget) {
         const ids = (await Promise.all(ps.map((p) => new Response(p.stdout).text()))).map((x) => x.trim()).filter(Boolean);
         await Promise.all(ids.map((id) => Bun.spawn([DOCKER_CLI!, "rm", "-f", id], { env: t.env, stdout: "ignore", stderr: "ignore" }).exited));
         // berthd answers rm first and cleans up after: that must not spill into the next round
@@ -148,10 +144,10 @@ try {
   }
   console.log(`throughput ratio berthd/dockerd: ${(wall.dockerd / wall.berthd).toFixed(2)}x (goal >= 5x)`);
   {
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: conc }, () => Bun.spawn([DOCKER_CLI!, "--version"], { stdout: "ignore", stderr: "ignore" }).exited));
-    const cliWall = performance.now() - t0;
-    console.log(`${conc} CLIs alone (docker --version, concurrently): ${cliWall.toFixed(0)} ms; dockerd/5 would be ${(wall.dockerd / 5).toFixed(0)} ms`);
+    // No daemon can be faster than the stub on this machine.
+    const floor = q(walls.stub, 0.5);
+    const above = (n: string) => wall[n] - floor;
+    console.log(`the same ${conc} CLIs against a stub daemon that does nothing: ${floor.toFixed(0)} ms median; above it: berthd ${above("berthd").toFixed(0)} ms, dockerd ${above("dockerd").toFixed(0)} ms (ratio ${(above("dockerd") / above("berthd")).toFixed(2)}x); the best ratio this machine allows: ${(wall.dockerd / floor).toFixed(2)}x`);
   }
 
   // Per-container memory with 50 running: monitors vs shims.
@@ -178,6 +174,7 @@ try {
   console.log(`\nidle RSS (after start and one import): berthd ${(idle.berthd / 1024).toFixed(1)} MB, dockerd + containerd ${(idle.dockerd / 1024).toFixed(1)} MB (goal berthd <= 50 MB)`);
   console.log(`idle RSS after the ${runs + 1} sequential runs: berthd ${(afterRuns.berthd / 1024).toFixed(1)} MB (and its berth-spawner ${(spawnerRss / 1024).toFixed(1)} MB), dockerd + containerd ${(afterRuns.dockerd / 1024).toFixed(1)} MB`);
 } finally {
+  stubProc?.stop();
   const left = await berthd.stop();
   if (left.length) console.log(`berthd left behind: ${left.join(", ")}`);
   dockerd.stop();

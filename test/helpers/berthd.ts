@@ -26,6 +26,18 @@ export interface Result {
 
 let counter = 0;
 
+/** The berth-spawner child of a berthd (native/spawner, started with its first container), if any. */
+export function spawnerOf(pid: number): number | undefined {
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      if (st.includes("(berth-spawner)") && Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === pid) return Number(p);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
 export class Berthd {
   readonly dir: string;
   readonly sock: string;

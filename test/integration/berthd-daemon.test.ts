@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import net from "node:net";
-import { BERTHD, Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { BERTHD, Berthd, berthdSkipReason, spawnerOf } from "../helpers/berthd.ts";
 
 const skip = berthdSkipReason();
 
@@ -113,17 +113,6 @@ describe.skipIf(!!skip)("berthd API", () => {
   });
 });
 
-/** The berth-spawner child of a berthd (native/spawner), if it has one. */
-function spawnerOf(pid: number): number | undefined {
-  for (const p of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      if (st.includes("(berth-spawner)") && Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === pid) return Number(p);
-    } catch { /* gone */ }
-  }
-  return undefined;
-}
 const alive = (pid: number) => {
   try {
     return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
