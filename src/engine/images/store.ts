@@ -48,6 +48,7 @@ export class ContentStore {
   /** Layers written by operations still in flight: garbage collection must not take them. */
   private pending = new Map<string, number>();
   private configCache = new Map<string, ImageConfig>();
+  private pins = new Map<string, Readonly<{ imageId: string; diffIds: readonly string[] }>>();
 
   constructor(readonly db: Database, readonly root: string) {
     this.blobDir = `${root}/image/blobs/sha256`;
@@ -275,10 +276,12 @@ export class ContentStore {
 
   /** Pins a container's layers; unpinning frees those no image uses any more. */
   pinRootfs(containerId: string, imageId: string, diffIds: string[]): void {
+    this.pins.delete(containerId);
     this.db.run("INSERT OR REPLACE INTO img_rootfs (container_id, image_id, diff_ids) VALUES (?, ?, ?)", [containerId, imageId, JSON.stringify(diffIds)]);
   }
 
   unpinRootfs(containerId: string): void {
+    this.pins.delete(containerId);
     let gone: string[] = [];
     this.db.transaction(() => {
       this.db.run("DELETE FROM img_rootfs WHERE container_id = ?", [containerId]);
@@ -302,9 +305,15 @@ export class ContentStore {
     return [...byImage.values(), ...pinned];
   }
 
-  rootfsImage(containerId: string): { imageId: string; diffIds: string[] } | undefined {
+  /** (Frozen: read on every mount, path and size of a container, so kept once read.) */
+  rootfsImage(containerId: string): Readonly<{ imageId: string; diffIds: readonly string[] }> | undefined {
+    const known = this.pins.get(containerId);
+    if (known) return known;
     const r = this.db.query("SELECT image_id, diff_ids FROM img_rootfs WHERE container_id = ?").get(containerId) as { image_id: string; diff_ids: string } | null;
-    return r ? { imageId: r.image_id, diffIds: JSON.parse(r.diff_ids) } : undefined;
+    if (!r) return undefined;
+    const pin = Object.freeze({ imageId: r.image_id, diffIds: Object.freeze(JSON.parse(r.diff_ids) as string[]) });
+    this.pins.set(containerId, pin);
+    return pin;
   }
 
   /** An empty directory to stand in as the lower layer of an image with no layers. */

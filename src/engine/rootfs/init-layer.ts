@@ -88,12 +88,12 @@ export class InitLayers {
     fs.mkdirSync(base, { recursive: true, mode: 0o710 });
   }
 
-  static key(diffIds: string[]): string {
+  static key(diffIds: readonly string[]): string {
     return crypto.createHash("sha256").update(diffIds.join("\n")).digest("hex");
   }
 
   /** The init layer of a stack (its layers' paths top first), made on first use. */
-  forStack(diffIds: string[], layers: string[]): string | undefined {
+  forStack(diffIds: readonly string[], layers: string[]): string | undefined {
     const key = InitLayers.key(diffIds);
     let dir = this.known.get(key);
     if (dir === undefined) {
@@ -137,7 +137,7 @@ export class InitLayers {
   }
 
   /** Removes the init layers of stacks no image or container has any more, and leftovers. */
-  sweep(inUse: string[][]): void {
+  sweep(inUse: (readonly string[])[]): void {
     const keep = new Set(inUse.map((s) => InitLayers.key(s)));
     for (const n of fs.readdirSync(this.base)) {
       if (keep.has(n)) continue;

@@ -22,11 +22,14 @@ export function hostLsm(): LsmHost {
 }
 
 /** Refuses a requested AppArmor profile or SELinux label berth would silently not apply. */
-export function checkLsm(proc: Spec["process"] | undefined, linux: Spec["linux"] | undefined, prefix = "process", host: LsmHost = hostLsm()): void {
+export function checkLsm(proc: Spec["process"] | undefined, linux: Spec["linux"] | undefined, prefix = "process", hostGiven?: LsmHost): void {
+  // The host is only looked at when something is asked for (most configs ask for nothing).
+  let known = hostGiven;
+  const lsm = () => (known ??= hostLsm());
   const profile = proc?.apparmorProfile;
   if (profile) {
     const field = `${prefix}.apparmorProfile`;
-    if (!host.apparmor) {
+    if (!lsm().apparmor) {
       throw configError(field, `AppArmor profile ${quoteValue(profile)} was requested, but AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled is not "Y")`,
         "remove the field to run without AppArmor confinement, or run on a host with AppArmor");
     }
@@ -36,7 +39,7 @@ export function checkLsm(proc: Spec["process"] | undefined, linux: Spec["linux"]
   const labels: Array<[string, string | undefined]> = [[`${prefix}.selinuxLabel`, proc?.selinuxLabel], ["linux.mountLabel", linux?.mountLabel]];
   for (const [field, label] of labels) {
     if (!label) continue;
-    if (!host.selinux) {
+    if (!lsm().selinux) {
       throw configError(field, `SELinux label ${quoteValue(label)} was requested, but SELinux is not enabled on this host (no selinuxfs at /sys/fs/selinux)`,
         "remove the field to run without an SELinux label, or run on a host with SELinux");
     }

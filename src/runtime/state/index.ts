@@ -142,12 +142,17 @@ export function removeContainerDir(root: string, id: string): void {
   fs.rmSync(containerDir(root, id), { recursive: true, force: true });
 }
 
+let ownStartTime: string | undefined;
+
 /** Start time of a process (clock ticks since boot), or undefined if it does not exist. */
 export function procStartTime(pid: number): string | undefined {
+  // our own never changes (berthd starts many containers): read once
+  if (pid === process.pid && ownStartTime !== undefined) return ownStartTime;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     // comm (field 2) may contain spaces and parentheses: split after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (pid === process.pid) ownStartTime = rest[22 - 3];
     return rest[22 - 3];
   } catch {
     return undefined;
