@@ -80,8 +80,8 @@ static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sig
   uint32_t id, want;
   memcpy(&id, msg, 4);
   memcpy(&want, msg + 4, 4);
-  if ((int)want != nfds || npending == MAX_PENDING) {
-    answer(EXEC_FAILED, id, 0, want != (uint32_t)nfds ? EBADF : EAGAIN);
+  if ((int)want != nfds) {
+    answer(EXEC_FAILED, id, 0, EBADF);
     goto out;
   }
   char *argv[MAX_ARGS + 1];
@@ -150,7 +150,8 @@ int main(void) {
   static unsigned char msg[MAX_MSG];
   for (;;) {
     struct pollfd pf[2 + MAX_PENDING];
-    pf[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
+    // With every slot taken, new requests wait in the socket until a child has exec'd.
+    pf[0] = (struct pollfd){ .fd = sock, .events = npending < MAX_PENDING ? POLLIN : 0 };
     pf[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
     for (int i = 0; i < npending; i++) pf[2 + i] = (struct pollfd){ .fd = pending[i].fd, .events = POLLIN };
     int np = npending;
@@ -170,7 +171,7 @@ int main(void) {
         answer(EXITED, 0, pid, status);
       }
     }
-    if (pf[0].revents) {
+    if (pf[0].revents && npending < MAX_PENDING) {
       union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)]; } ctl;
       struct iovec iov = { msg, sizeof msg };
       struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };

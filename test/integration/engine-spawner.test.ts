@@ -72,6 +72,14 @@ describe("spawner", () => {
     expect(codes.map((c) => (c >> 8) & 0xff)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
+  test("more requests at once than it has slots for: the rest wait in the socket, none fails", async () => {
+    const s = spawner();
+    const rs = Array.from({ length: 400 }, () => s.spawn(["/bin/true"], []));
+    const pids = await Promise.all(rs.map((r) => r.pid));
+    expect(new Set(pids).size).toBe(400);
+    expect((await Promise.all(rs.map((r) => r.exited))).every((c) => c === 0)).toBe(true);
+  });
+
   test("spawnWrapper: our end of a control socket, the child's on its fd 3; a signal's status as 128 + n", async () => {
     const s = spawner();
     const w = await s.spawnWrapper(["/bin/sh", "-c", "echo ready >&3; read line <&3; echo \"got $line\" >&3; sleep 30"], []);

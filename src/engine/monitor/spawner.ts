@@ -28,6 +28,9 @@ export class Spawner {
   private exits = new Map<number, (status: number) => void>();
   private dead = false;
   private reader?: ReadableStreamDefaultReader<Uint8Array>;
+  /** requests not sent yet (the socket was full), in order */
+  private queue: { id: number; msg: Uint8Array; fds: number[]; owned: number[] }[] = [];
+  private retry?: ReturnType<typeof setTimeout>;
 
   private constructor(readonly path: string) {
     const [ours, theirs] = socketpair(SOCK_SEQPACKET, true);
@@ -61,10 +64,11 @@ export class Spawner {
   }
 
   /**
-   * Runs argv with /dev/null as stdio and `fds` as its fds 3, 4, ...; resolves once it has
-   * exec'd. The caller may close its copies of `fds` as soon as this returns (they are sent).
+   * Runs argv with /dev/null as stdio and `fds` as its fds 3, 4, ...; `pid` resolves once it has
+   * exec'd. `owned` (some of `fds`) are closed here once sent; the caller keeps the others open
+   * until then, which is at once unless the socket is full (a burst of starts).
    */
-  spawn(argv: string[], fds: number[]): { pid: Promise<number>; exited: Promise<number> } {
+  spawn(argv: string[], fds: number[], owned: number[] = []): { pid: Promise<number>; exited: Promise<number> } {
     if (this.dead) throw new NotSent("berth-spawner is not running");
     const id = this.nextId++;
     const head = new Uint8Array(8);
@@ -89,16 +93,32 @@ export class Spawner {
         reject,
       });
     });
-    try {
-      sendWithFds(this.sock, msg, fds);
-    } catch (e) {
-      // Not delivered (a message goes whole or not at all): the spawner is gone or going, and
-      // the request can be made again elsewhere.
-      this.waiting.delete(id);
-      this.fail(e as Error);
-      throw new NotSent((e as Error).message);
-    }
+    this.queue.push({ id, msg, fds, owned });
+    this.flush();
     return { pid, exited };
+  }
+
+  /** Sends what is queued, in order; a full socket is tried again a millisecond later. */
+  private flush(): void {
+    while (this.queue.length && !this.dead) {
+      const m = this.queue[0];
+      try {
+        sendWithFds(this.sock, m.msg, m.fds);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+          this.retry ??= setTimeout(() => {
+            this.retry = undefined;
+            this.flush();
+          }, 1);
+          return;
+        }
+        this.fail(e as Error); // the spawner is gone: nothing more goes
+        return;
+      }
+      this.queue.shift();
+      for (const fd of m.owned) fs.closeSync(fd);
+    }
   }
 
   /** A SpawnedWrapper for launch(): the control socket is made here, its other end sent along. */
@@ -106,12 +126,11 @@ export class Spawner {
     const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
     let r: { pid: Promise<number>; exited: Promise<number> };
     try {
-      r = this.spawn(argv, [childCtl, ...fds]);
+      r = this.spawn(argv, [childCtl, ...fds], [childCtl]);
     } catch (e) {
       fs.closeSync(ctl);
-      throw e;
-    } finally {
       fs.closeSync(childCtl);
+      throw e;
     }
     let pid: number;
     try {
@@ -182,7 +201,12 @@ export class Spawner {
   private fail(e: Error): void {
     if (this.dead) return;
     this.dead = true;
-    for (const w of this.waiting.values()) w.reject(e);
+    // What never left the queue can be asked of another spawner; what was sent cannot (the
+    // child may exist).
+    const unsent = new Set(this.queue.map((m) => m.id));
+    for (const m of this.queue) for (const fd of m.owned) fs.closeSync(fd);
+    this.queue = [];
+    for (const [id, w] of this.waiting) w.reject(unsent.has(id) ? new NotSent(e.message) : e);
     this.waiting.clear();
   }
 
