@@ -241,13 +241,15 @@ export class ContainerService extends EventEmitter {
         stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
       });
       mark("start: spec built");
+      let initPid = 0;
       // Created and started in one go (as runc run -d): the init execs on the commit's answer,
       // without the exec fifo's round trip that a separate create and start would cost.
       await runContainer({
         id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
         consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
         spawnWrapper: this.deps.monitor.spawner?.(),
-        beforeExec: async () => {
+        beforeExec: async (pid: number) => {
+          initPid = pid;
           mark("start: created");
           const conn = await this.deps.monitor.connect(paths.attachSocket);
           mark("start: monitor connected");
@@ -257,11 +259,12 @@ export class ContainerService extends EventEmitter {
         },
       } as Parameters<typeof runContainer>[0]);
       mark("start: started");
-      const rt = loadContainer(this.runtimeRoot, id);
+      // (the init's pid came with the commit: no need to read the runtime's state back)
+      const pid = initPid || loadContainer(this.runtimeRoot, id).state.pid;
       c.generation++;
       c.state = {
         ...c.state, Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-        Pid: rt.state.pid, ExitCode: 0, Error: "", StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt,
+        Pid: pid, ExitCode: 0, Error: "", StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt,
       };
       this.save(c);
       this.emit("start", c);
