@@ -143,6 +143,15 @@ describe.skipIf(!!skip)("berthd's process starter", () => {
       const r = await plain.docker(["run", "--rm", "busybox", "echo", "three"]);
       expect([r.code, r.stdout]).toEqual([0, "three\n"]);
       expect(spawnerOf(plain.proc!.pid)).toBeUndefined();
+      // each start's control socket is closed again, either way (Bun's own would stay open)
+      const fds = (b: Berthd) => fs.readdirSync(`/proc/${b.proc!.pid}/fd`).length;
+      for (const b of [d, plain]) {
+        await Bun.sleep(200);
+        const before = fds(b);
+        for (let i = 0; i < 8; i++) expect((await b.docker(["run", "--rm", "busybox", "true"])).code).toBe(0);
+        await Bun.sleep(200);
+        expect(fds(b)).toBeLessThan(before + 4);
+      }
     } finally {
       expect(await d.stop()).toEqual([]);
       expect(await plain.stop()).toEqual([]);

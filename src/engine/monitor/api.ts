@@ -10,7 +10,7 @@ import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
 import { sealedMemfd } from "../archive/libc.ts";
 import type { LaunchOptions } from "../../runtime/executor/launch.ts";
 import * as log from "../log.ts";
-import { NotSent, Spawner } from "./spawner.ts";
+import { NotSent, Spawner, bunSpawnWrapper } from "./spawner.ts";
 
 function monitorPath(): string {
   if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
@@ -141,17 +141,18 @@ function sealedExecutor(): number | undefined {
   }
 }
 
-// Started on first use, and again if it died; if it cannot start, Bun's spawn does the work.
+// Started on first use, and again if it died; if it cannot start, Bun's spawn does the work
+// (still with a control socket of ours).
 let spawner: Spawner | undefined;
 let spawnerDown = process.env.BERTH_SPAWNER === "none";
 function currentSpawner(): LaunchOptions["spawnWrapper"] {
-  if (spawnerDown) return undefined;
+  if (spawnerDown) return bunSpawnWrapper;
   if (!spawner?.alive) {
     const r = Spawner.start();
     if (!r.spawner) {
       spawnerDown = true;
       log.warn(`${r.error}; starting monitors with Bun's spawn instead`);
-      return undefined;
+      return bunSpawnWrapper;
     }
     spawner = r.spawner;
   }

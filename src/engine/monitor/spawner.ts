@@ -2,6 +2,7 @@
 // vfork for each one to exec (see spawner.c for the protocol and why). One spawner per berthd,
 // started with it; if it cannot start or dies, berthd falls back to Bun's spawn.
 import fs from "node:fs";
+import os from "node:os";
 import { SOCK_SEQPACKET, SOCK_STREAM, sendWithFds, socketpair } from "../archive/libc.ts";
 import type { SpawnedWrapper } from "../../runtime/executor/launch.ts";
 
@@ -218,6 +219,34 @@ export class Spawner {
 }
 
 function errnoName(n: number): string {
-  for (const [k, v] of Object.entries((require("node:os") as typeof import("node:os")).constants.errno)) if (v === n) return k;
+  for (const [k, v] of Object.entries(os.constants.errno)) if (v === n) return k;
   return `errno ${n}`;
+}
+
+/**
+ * spawnWrapper through Bun's spawn, for when there is no spawner: the control socket is still
+ * ours, made here and closed by launch() once the start is settled (Bun's own "pipe" end would
+ * stay open in berthd for good). The event loop waits in vfork meanwhile.
+ */
+export async function bunSpawnWrapper(argv: string[], fds: number[]): Promise<SpawnedWrapper> {
+  const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore", childCtl, ...fds] as never });
+  } catch (e) {
+    fs.closeSync(ctl);
+    throw e;
+  } finally {
+    fs.closeSync(childCtl); // the child has its copy once spawn returns (vfork: it has exec'd)
+  }
+  const p = proc;
+  return {
+    pid: p.pid, ctl,
+    exited: p.exited.then((code) => code ?? 128 + (os.constants.signals[p.signalCode as keyof typeof os.constants.signals] ?? 0)),
+    kill(sig) {
+      try {
+        p.kill(sig as number);
+      } catch { /* gone */ }
+    },
+  };
 }
