@@ -2,7 +2,7 @@
 // (mount + umount), on a private directory. Run as root: bun bench/overlay-mount.ts [N]
 import fs from "node:fs";
 import os from "node:os";
-import { mount, umount2 } from "../src/engine/archive/libc.ts";
+import { mount, umount2 } from "../src/engine/sys/libc.ts";
 
 const N = Number(process.argv[2] ?? 200);
 const d = fs.mkdtempSync(`${os.tmpdir()}/berth-bench-overlay-`);

@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
-import { lgetxattr } from "../../src/engine/archive/libc.ts";
+import { lgetxattr } from "../../src/engine/sys/libc.ts";
 
 const IS_ROOT = process.getuid?.() === 0;
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-archive-`);

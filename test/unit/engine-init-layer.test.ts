@@ -6,7 +6,7 @@ import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import { InitLayers, MOUNT_POINTS, missingEntries, probe } from "../../src/engine/rootfs/init-layer.ts";
-import { S_IFCHR, mknod } from "../../src/engine/archive/libc.ts";
+import { S_IFCHR, mknod } from "../../src/engine/sys/libc.ts";
 import { buildSpec } from "../../src/engine/containers/spec/index.ts";
 import { CAPABILITIES } from "../../src/runtime/linux.ts";
 

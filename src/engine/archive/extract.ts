@@ -10,7 +10,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import * as tar from "tar-stream";
 import { ArchiveError, decompress, type ByteSource } from "./stream.ts";
-import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
+import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/libc.ts";
 import type { TarHeader } from "./pack.ts";
 import { writeAll } from "../../runtime/io.ts";
 

@@ -7,7 +7,7 @@ import type { Socket } from "bun";
 import { Wire, type WireReader } from "../net/wire.ts";
 import type { MonitorApi, MonitorConn, MonitorExit, MonitorPaths } from "../containers/deps.ts";
 import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
-import { sealedMemfd } from "../archive/libc.ts";
+import { sealedMemfd } from "../sys/libc.ts";
 import type { LaunchOptions } from "../../runtime/executor/launch.ts";
 import * as log from "../log.ts";
 import { NotSent, Spawner, bunSpawnWrapper } from "./spawner.ts";

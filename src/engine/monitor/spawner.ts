@@ -3,7 +3,7 @@
 // started with it; if it cannot start or dies, berthd falls back to Bun's spawn.
 import fs from "node:fs";
 import os from "node:os";
-import { SOCK_SEQPACKET, SOCK_STREAM, sendWithFds, socketpair } from "../archive/libc.ts";
+import { SOCK_SEQPACKET, SOCK_STREAM, sendWithFds, socketpair } from "../sys/libc.ts";
 import type { SpawnedWrapper } from "../../runtime/executor/launch.ts";
 
 function spawnerPath(): string {

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../archive/libc.ts";
+import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../sys/libc.ts";
 import { packDir } from "../archive/pack.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { ImageService } from "../images/service.ts";

@@ -1,5 +1,6 @@
-// The few libc calls node:fs lacks (mknod, xattrs, mount) through bun:ffi. Each wrapper throws
-// an Error carrying the errno name, like node:fs does, so callers can word one-line messages.
+// The few libc calls node:fs and node:net lack (mknod, xattrs, mount, sealed memfds, unix
+// socketpairs and fd passing) through bun:ffi. Each wrapper throws an Error carrying the errno
+// name, like node:fs does, so callers can word one-line messages.
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
 import fs from "node:fs";
 import os from "node:os";
