@@ -88,6 +88,11 @@ export class InitLayers {
     fs.mkdirSync(base, { recursive: true, mode: 0o710 });
   }
 
+  /**
+   * The stack alone, not the list of mount points: a layer made by an older list lacks what a
+   * newer one adds, and the executor makes that at start, as for any image. A key that changed
+   * with the list would have the sweep delete layers that mounted containers still stand on.
+   */
   static key(diffIds: readonly string[]): string {
     return crypto.createHash("sha256").update(diffIds.join("\n")).digest("hex");
   }
