@@ -76,7 +76,7 @@ fail:;
 }
 
 static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sigset_t *old) {
-  if (len < 8) goto bad;
+  if (len < 8) goto out;  // no id to answer to
   uint32_t id, want;
   memcpy(&id, msg, 4);
   memcpy(&want, msg + 4, 4);
@@ -119,9 +119,6 @@ static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sig
   pending[npending].fd = p[0];
   npending++;
 out:
-  for (int i = 0; i < nfds; i++) close(fds[i]);
-  return;
-bad:
   for (int i = 0; i < nfds; i++) close(fds[i]);
 }
 

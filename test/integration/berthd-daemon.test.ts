@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import net from "node:net";
 import { BERTHD, Berthd, berthdSkipReason, spawnerOf } from "../helpers/berthd.ts";
+import { alive } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
 
@@ -113,13 +114,6 @@ describe.skipIf(!!skip)("berthd API", () => {
   });
 });
 
-const alive = (pid: number) => {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(!!skip)("berthd's process starter", () => {
   it("a spawner that dies is replaced at the next start; without one (BERTH_SPAWNER=none) Bun's spawn does the work", async () => {

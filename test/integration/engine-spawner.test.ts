@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { Spawner } from "../../src/engine/monitor/spawner.ts";
 import { BUSYBOX } from "../helpers/rootfs.ts";
+import { alive } from "../helpers/dockerd.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-spawner-`);
 const started: Spawner[] = [];
@@ -22,14 +23,6 @@ function spawner(): Spawner {
   return r.spawner;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-};
 
 describe("spawner", () => {
   // A static program, so no dynamic loader opens files of its own after the exec.

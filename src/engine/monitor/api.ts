@@ -6,19 +6,12 @@ import fs from "node:fs";
 import type { Socket } from "bun";
 import { Wire, type WireReader } from "../net/wire.ts";
 import type { MonitorApi, MonitorConn, MonitorExit, MonitorPaths } from "../containers/deps.ts";
-import { EXECUTOR_PATH } from "../../runtime/executor/launch.ts";
+import { EXECUTOR_PATH, nativeProgram, type LaunchOptions } from "../../runtime/executor/launch.ts";
 import { sealedMemfd } from "../sys/libc.ts";
-import type { LaunchOptions } from "../../runtime/executor/launch.ts";
 import * as log from "../log.ts";
 import { NotSent, Spawner, bunSpawnWrapper } from "./spawner.ts";
 
-function monitorPath(): string {
-  if (process.env.BERTH_MONITOR) return process.env.BERTH_MONITOR;
-  // From the sources (src/engine/monitor), or from berthd's start-up bundle (.cache).
-  const fromSource = new URL("../../../native/monitor/berth-monitor", import.meta.url).pathname;
-  return fs.existsSync(fromSource) ? fromSource : new URL("../native/monitor/berth-monitor", import.meta.url).pathname;
-}
-export const MONITOR_PATH = monitorPath();
+export const MONITOR_PATH = nativeProgram("monitor/berth-monitor", "BERTH_MONITOR");
 
 /** Docker's 8-byte frame header and payload (attach streams, logs, and this protocol). */
 export function frame(type: number, payload: Uint8Array): Buffer {

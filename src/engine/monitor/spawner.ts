@@ -3,14 +3,8 @@
 // started with it; if it cannot start or dies, berthd falls back to Bun's spawn.
 import fs from "node:fs";
 import os from "node:os";
-import { SOCK_SEQPACKET, SOCK_STREAM, sendWithFds, socketpair } from "../sys/libc.ts";
-import type { SpawnedWrapper } from "../../runtime/executor/launch.ts";
-
-function spawnerPath(): string {
-  if (process.env.BERTH_SPAWNER) return process.env.BERTH_SPAWNER;
-  const fromSource = new URL("../../../native/spawner/berth-spawner", import.meta.url).pathname;
-  return fs.existsSync(fromSource) ? fromSource : new URL("../native/spawner/berth-spawner", import.meta.url).pathname;
-}
+import { SOCK_SEQPACKET, SOCK_STREAM, errnoName, sendWithFds, socketpair } from "../sys/libc.ts";
+import { nativeProgram, type SpawnedWrapper } from "../../runtime/executor/launch.ts";
 
 const STARTED = 1, EXEC_FAILED = 2, EXITED = 3;
 const enc = new TextEncoder();
@@ -52,7 +46,7 @@ export class Spawner {
 
   /** The spawner, or undefined (with the reason) when this host cannot run it. */
   static start(): { spawner?: Spawner; error?: string } {
-    const path = spawnerPath();
+    const path = nativeProgram("spawner/berth-spawner", "BERTH_SPAWNER");
     try {
       return { spawner: new Spawner(path) };
     } catch (e) {
@@ -186,9 +180,8 @@ export class Spawner {
       this.waiting.delete(id);
       if (kind === STARTED) w.resolve(pid);
       else {
-        const e = new Error(`${errnoName(value)}`) as Error & { code: string };
-        e.code = errnoName(value);
-        w.reject(e);
+        const code = errnoName(value);
+        w.reject(Object.assign(new Error(code), { code }));
       }
     } else if (kind === EXITED) {
       const done = this.exits.get(pid);
@@ -216,11 +209,6 @@ export class Spawner {
     this.fail(new Error("closed"));
     void this.reader?.cancel().catch(() => {});
   }
-}
-
-function errnoName(n: number): string {
-  for (const [k, v] of Object.entries(os.constants.errno)) if (v === n) return k;
-  return `errno ${n}`;
 }
 
 /**

@@ -1,7 +1,8 @@
-// Container root filesystems on overlayfs: lower = the init layer (init-layer.ts) and the image's
-// layers (top first), upper and work per container under <root>/rootfs/<id>/. mount(2) is called through bun:ffi; when the
-// option string would pass the kernel's one-page limit (many layers) the layers are handed
-// one by one through fsconfig("lowerdir+") instead, so long paths never matter.
+// Container root filesystems on overlayfs: lower = the init layer (init-layer.ts) and the
+// image's layers (top first), upper and work per container under <root>/rootfs/<id>/. mount(2)
+// is called through bun:ffi; when the option string would pass the kernel's one-page limit
+// (many layers) the layers are handed one by one through fsconfig("lowerdir+") instead, so long
+// paths never matter.
 import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";

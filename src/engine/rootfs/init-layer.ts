@@ -83,6 +83,8 @@ export function missingEntries(layers: string[]): { path: string; kind: "dir" | 
 export class InitLayers {
   /** key -> the layer's path, or null when the stack lacks nothing */
   private known = new Map<string, string | null>();
+  /** a stack's key, hashed once: paths() asks several times per start with the same (cached) array */
+  private keys = new WeakMap<readonly string[], string>();
 
   constructor(readonly base: string) {
     fs.mkdirSync(base, { recursive: true, mode: 0o710 });
@@ -99,7 +101,8 @@ export class InitLayers {
 
   /** The init layer of a stack (its layers' paths top first), made on first use. */
   forStack(diffIds: readonly string[], layers: string[]): string | undefined {
-    const key = InitLayers.key(diffIds);
+    let key = this.keys.get(diffIds);
+    if (!key) this.keys.set(diffIds, (key = InitLayers.key(diffIds)));
     let dir = this.known.get(key);
     if (dir === undefined) {
       dir = this.make(key, layers);

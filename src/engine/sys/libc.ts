@@ -32,9 +32,14 @@ function errno(): number {
   return new Int32Array(toArrayBuffer(p!, 0, 4))[0];
 }
 
+/** "ENOENT" for 2: the name node:fs would put in an error's code. */
+export function errnoName(n: number): string {
+  return errnoNames[n] ?? `errno ${n}`;
+}
+
 function fail(call: string, path: string): never {
   const n = errno();
-  const name = errnoNames[n] ?? `errno ${n}`;
+  const name = errnoName(n);
   const e = new Error(`${call} ${path}: ${name}`) as Error & { code: string; errno: number };
   e.code = name;
   e.errno = n;

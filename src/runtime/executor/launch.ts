@@ -7,14 +7,18 @@ import { encodePlan } from "../plan/encode.ts";
 import { diedError, stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
 
-// Where the executor is: BERTH_EXECUTOR (a packaged install, a debug build), else relative to
-// this file — in the sources (src/runtime/executor/) or in the start-up cache (.cache/berth.js).
-function executorPath(): string {
-  if (process.env.BERTH_EXECUTOR) return process.env.BERTH_EXECUTOR;
-  const fromSource = new URL("../../../native/executor/berth-executor", import.meta.url).pathname;
-  return fs.existsSync(fromSource) ? fromSource : new URL("../native/executor/berth-executor", import.meta.url).pathname;
+/**
+ * Where one of native/'s programs is ("executor/berth-executor"): the environment variable's
+ * value (a packaged install, a debug build), else relative to this file, in the sources
+ * (src/runtime/executor/) or in a start-up bundle (.cache/).
+ */
+export function nativeProgram(relative: string, envVar: string): string {
+  const given = process.env[envVar];
+  if (given) return given;
+  const fromSource = new URL(`../../../native/${relative}`, import.meta.url).pathname;
+  return fs.existsSync(fromSource) ? fromSource : new URL(`../native/${relative}`, import.meta.url).pathname;
 }
-export const EXECUTOR_PATH = executorPath();
+export const EXECUTOR_PATH = nativeProgram("executor/berth-executor", "BERTH_EXECUTOR");
 
 const REPORT = { pid: 1, error: 2, started: 3, ready: 4, hooks: 5, commit: 6, died: 7 } as const;
 
