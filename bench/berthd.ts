@@ -61,7 +61,8 @@ function pidsMentioning(needle: string, name: string): number[] {
 // usual host; this VM's /run sits on its ext4 disk, where the churn of small state files costs
 // more in inode allocation than anything else berthd does.
 const dockerd = await Dockerd.start({ tmpfsExecRoot: true });
-const berthd = new Berthd("bench", { tmpfsExecRoot: true });
+// Both daemons at their default log level: berthd's -D (a line per request) is for the tests.
+const berthd = new Berthd("bench", { tmpfsExecRoot: true, debug: false });
 await berthd.start();
 type Target = { name: string; env: Record<string, string> };
 const targets: Target[] = [

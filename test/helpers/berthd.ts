@@ -49,7 +49,8 @@ export class Berthd {
 
   /** `tmpfsExecRoot`: the exec root on a tmpfs of its own, as /run is on a usual host (benchmarks). */
   /** `env`: added to the daemon's environment (BERTH_SPAWNER=none, say). */
-  constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean; env?: Record<string, string> } = {}) {
+  /** `debug: false`: the daemon at its default log level, as dockerd runs in the benchmark. */
+  constructor(readonly name = "t", private opts: { tmpfsExecRoot?: boolean; env?: Record<string, string>; debug?: boolean } = {}) {
     this.dir = scratchDir(`/tmp/berthd-test-${name}-`);
     fs.chmodSync(this.dir, 0o755);
     this.sock = `${this.dir}/berth.sock`;
@@ -65,7 +66,7 @@ export class Berthd {
   }
 
   args(extra: string[] = []): string[] {
-    return [BERTHD, "-D", "-H", `unix://${this.sock}`, "--data-root", this.dataRoot, "--exec-root", this.execRoot,
+    return [BERTHD, ...(this.opts.debug === false ? [] : ["-D"]), "-H", `unix://${this.sock}`, "--data-root", this.dataRoot, "--exec-root", this.execRoot,
       "--pidfile", `${this.dir}/berthd.pid`, "--cgroup-parent", this.cgroupParent, ...extra];
   }
 

@@ -81,4 +81,20 @@ describe.skipIf(!!skip)("berthd images with the docker CLI", () => {
     expect(fs.existsSync(`${d.dataRoot}/escape`)).toBe(false);
     expect((await docker("images", "-q")).stdout.trim()).toBe("");
   });
+
+  it("API shapes by version; tag repo=name:tag; ps shows the ID once the name is gone", async () => {
+    const img = await d.importBusybox("shapes:1");
+    expect((await d.api("POST", `/v1.41/images/${img}/tag?repo=zz:t1`)).status).toBe(201);
+    expect((await docker("image", "inspect", "-f", "{{.RepoTags}}", img)).stdout.trim()).toBe("[shapes:1 zz:t1]");
+    const old = (await d.api("GET", "/v1.41/images/json")).json[0], now = (await d.api("GET", "/v1.45/images/json")).json[0];
+    expect(["VirtualSize" in old, "VirtualSize" in now]).toEqual([true, false]);
+    expect(now.RepoDigests).toEqual([]);
+    const i41 = (await d.api("GET", `/v1.41/images/${img}/json`)).json, i45 = (await d.api("GET", `/v1.45/images/${img}/json`)).json;
+    expect(["ContainerConfig" in i41, "ContainerConfig" in i45, "VirtualSize" in i45]).toEqual([true, false, false]);
+    await docker("create", "--name", "shaped", "zz:t1", "true");
+    expect((await docker("ps", "-a", "--format", "{{.Image}}")).stdout.trim()).toBe("zz:t1");
+    expect((await docker("rmi", "-f", "zz:t1")).code).toBe(0);
+    expect((await docker("ps", "-a", "--format", "{{.Image}}")).stdout.trim()).toBe(img.slice(7, 19));
+    await docker("rm", "shaped");
+  });
 });

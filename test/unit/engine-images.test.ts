@@ -82,8 +82,8 @@ describe("references", () => {
     expect(c.ExposedPorts).toEqual({ "80/tcp": {}, "53/udp": {} });
     expect(c.Labels).toEqual({ a: "b", "c d": "e" });
     expect(c.Volumes).toEqual({ "/data": {}, "/x": {}, "/y": {} });
-    expect(() => applyChanges({}, ["FROM busybox"])).toThrow(/FROM is not a valid change command/);
-    expect(() => applyChanges({}, ["EXPOSE eighty"])).toThrow(/invalid port/);
+    expect(() => applyChanges({}, ["FROM busybox"])).toThrow(/from is not a valid change command/);
+    expect(() => applyChanges({}, ["EXPOSE eighty"])).toThrow(/invalid containerPort: eighty/);
   });
 });
 

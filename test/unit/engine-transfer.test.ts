@@ -96,7 +96,7 @@ describe("save → load", () => {
   test("save of an unknown name is a 404 before any byte", async () => {
     const { svc } = newService();
     const e = await err(() => svc.save(["nosuch"]));
-    expect([e.status, e.message]).toEqual([404, "reference does not exist"]);
+    expect([e.status, e.message]).toEqual([404, "No such image: nosuch"]);
   });
 
   test("docker-archive with gzip layers, two images sharing a layer", async () => {

@@ -23,12 +23,14 @@ export interface ExtractOptions {
   devices?: boolean;
   /** Sees every uncompressed byte (e.g. to keep the layer tar as a blob). */
   onData?: (chunk: Uint8Array) => void | Promise<void>;
+  /** No bytes at all is an empty layer (docker import), not an error. */
+  allowEmpty?: boolean;
 }
 
 export interface ExtractResult {
   /** sha256 of the uncompressed tar: the layer's DiffID. */
   diffId: string;
-  /** Sum of regular-file sizes (what docker reports as a layer's size). */
+  /** Sum of regular-file sizes and symlink target lengths (what docker reports as a layer's size). */
   size: number;
   /** Bytes of uncompressed tar. */
   tarSize: number;
@@ -127,13 +129,15 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
         finish(root, h, owners);
         size += h.size ?? 0;
       } else {
+        // dockerd's layer size counts a symlink as lstat does: the length of its target
+        if (h.type === "symlink") size += Buffer.byteLength(h.linkname ?? "");
         entry.resume();
         for await (const _ of entry) void _;
       }
     }
     await feeding;
     if (streamErr) throw streamErr;
-    if (tarSize === 0) throw new ArchiveError("empty archive: no data");
+    if (tarSize === 0 && !opts.allowEmpty) throw new ArchiveError("empty archive: no data");
   } catch (e) {
     extract.destroy(e as Error);
     await feeding.catch(() => {});

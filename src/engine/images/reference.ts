@@ -100,7 +100,7 @@ function globToRegExp(g: string): RegExp {
     else if (c === "?") s += "[^/]";
     else if (c === "[") {
       const end = g.indexOf("]", i + 1);
-      if (end < 0) { s += "\\["; continue; }
+      if (end < 0) throw new SyntaxError("syntax error in pattern"); // as Go's path.Match
       let body = g.slice(i + 1, end);
       if (body.startsWith("^")) body = "!" + body.slice(1);
       s += body.startsWith("!") ? `[^${body.slice(1).replace(/\\/g, "\\\\")}]` : `[${body.replace(/\\/g, "\\\\")}]`;

@@ -35,6 +35,9 @@ interface Batch { files: [string, string[]][]; events: [string, string, string?]
 const newBatch = (): Batch => ({ files: [], events: [] });
 
 const short = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
+// What may keep an image from being deleted (dockerd's conflict kinds).
+const CHILD = 1, RUNNING = 2, NAMED = 4, STOPPED = 8;
+const HARD = CHILD | RUNNING, SOFT = NAMED | STOPPED;
 const sha = (s: string) => `sha256:${crypto.createHash("sha256").update(s).digest("hex")}`;
 
 /** Filters as docker sends them ({"k":{"v":true}}) or as lists; unknown keys are a 400. */
@@ -98,8 +101,14 @@ export class ImageService {
   /** find() or 404 "No such image: busybox:latest". */
   get(ref: string): string {
     const id = this.find(ref);
-    if (!id) throw notFound(`No such image: ${displayRef(ref)}`);
-    return id;
+    if (id) return id;
+    // Neither a known name nor an ID: a malformed one says why (400), as dockerd does.
+    if (!/^(?:sha256:)?[a-f0-9]{1,64}$/.test(ref)) {
+      if (!ref) throw badRequest("image name cannot be blank");
+      if (/^sha256:/.test(ref)) throw badRequest("invalid reference format");
+      parseNamed(ref);
+    }
+    throw notFound(`No such image: ${displayRef(ref)}`);
   }
 
   resolve(ref: string): ResolvedImage {
@@ -115,7 +124,7 @@ export class ImageService {
   async importTar(src: ByteSource, o: { repo?: string; tag?: string; changes?: string[]; message?: string; source?: string } = {}): Promise<string> {
     const ref = o.repo ? tagReference(o.repo, o.tag) : undefined;
     const cfg = applyChanges({}, o.changes ?? []);
-    const layer = await this.store.addLayer(src, undefined, "import");
+    const layer = await this.store.addLayer(src, undefined, "import", true);
     try {
       const created = new Date().toISOString();
       const msg = o.message || `Imported from ${o.source ?? "-"}`;
@@ -154,9 +163,10 @@ export class ImageService {
 
   /**
    * DELETE /images/{name}: dockerd's untag/delete records and conflicts. All row changes are one
-   * transaction; files and events follow its commit.
+   * transaction; files and events follow its commit. Unless `noprune`, parents left untagged
+   * and unused by the deletion go too, quietly.
    */
-  remove(ref: string, o: { force?: boolean; inUse?: InUse } = {}): DeleteItem[] {
+  remove(ref: string, o: { force?: boolean; noprune?: boolean; inUse?: InUse } = {}): DeleteItem[] {
     const id = this.get(ref);
     const batch = newBatch();
     const records = this.store.db.transaction(() => this.removeRows(ref, id, o, batch))();
@@ -164,38 +174,72 @@ export class ImageService {
     return records;
   }
 
-  private removeRows(ref: string, id: string, o: { force?: boolean; inUse?: InUse }, batch: Batch): DeleteItem[] {
-    const use = () => usage(o.inUse, id);
+  private removeRows(ref: string, id: string, o: { force?: boolean; noprune?: boolean; inUse?: InUse }, batch: Batch): DeleteItem[] {
     const records: DeleteItem[] = [];
-    let refs = this.store.tagsOf(id);
-    const untag = (r: string) => {
-      this.store.untag(r);
-      records.push({ Untagged: familiar(r) });
-      batch.events.push(["untag", id, familiar(r)]);
-    };
+    const refs = this.store.tagsOf(id);
+    let quiet = false;
     if (!isIdRef(ref, id)) {
+      // A name: it goes first. The last name of an image a container uses needs -f, so that
+      // nothing is left dangling by accident.
       const named = fullString(withDefaultTag(parseNamed(ref)));
-      const u = use();
+      const u = usage(o.inUse, id);
       if (!o.force && refs.length <= 1 && u) {
         throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${short(u.containerId)} is using its referenced image ${short(id)}`);
       }
-      untag(named);
-      refs = this.store.tagsOf(id);
-      if (refs.length > 0) return records;
-      // The last name is gone (forced): a running container still keeps the image, dangling.
-      if (u?.running) return records;
-    } else {
-      const u = use();
-      if (u?.running) throw conflict(`conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(u.containerId)}`);
-      // dockerd's order: hard conflicts, then "referenced in multiple repositories", then stopped containers.
-      if (refs.length > 1 && !o.force) {
-        throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
-      }
-      if (u && !o.force) throw conflict(`conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(u.containerId)}`);
-      for (const r of refs) untag(r);
+      this.untagRow(id, named, records, batch);
+      if (this.store.tagsOf(id).length > 0) return records;
+      // The last name is gone: the image follows unless something keeps it (then it stays, untagged).
+      quiet = true;
+    } else if (refs.length === 1) {
+      // An ID with one name: that name goes too, unless the image cannot (or, unforced, may not) go.
+      const c = this.deleteConflict(id, o.force ? HARD : HARD | STOPPED, o.inUse);
+      if (c) throw c.error;
+      this.untagRow(id, refs[0], records, batch);
     }
-    records.push(...this.deleteRowsOf(id, batch));
+    this.deleteHelper(id, records, batch, { force: !!o.force, prune: !o.noprune, quiet, inUse: o.inUse });
     return records;
+  }
+
+  private untagRow(id: string, ref: string, records: DeleteItem[], batch: Batch): void {
+    this.store.untag(ref);
+    records.push({ Untagged: familiar(ref) });
+    batch.events.push(["untag", id, familiar(ref)]);
+  }
+
+  /**
+   * dockerd's conflicts, in its order: child images and running containers are hard (not even
+   * -f deletes), remaining names and stopped containers soft (-f does).
+   */
+  private deleteConflict(id: string, mask: number, inUse?: InUse): { error: ApiError; used: boolean } | undefined {
+    const hard = (why: string, used = false) => ({ error: conflict(`conflict: unable to delete ${short(id)} (cannot be forced) - ${why}`), used });
+    const soft = (why: string, used = false) => ({ error: conflict(`conflict: unable to delete ${short(id)} (must be forced) - ${why}`), used });
+    if (mask & CHILD && this.store.children(id).length) return hard("image has dependent child images");
+    const u = usage(inUse, id);
+    if (mask & RUNNING && u?.running) return hard(`image is being used by running container ${short(u.containerId)}`, true);
+    if (mask & NAMED && this.store.tagsOf(id).length) return soft("image is referenced in multiple repositories");
+    if (mask & STOPPED && u && !u.running) return soft(`image is being used by stopped container ${short(u.containerId)}`, true);
+    return undefined;
+  }
+
+  /**
+   * Deletes an image with its names, then (prune) its parent if nothing keeps that. Quiet: a
+   * conflict leaves the image in place without an error, unless it is dangling and unused.
+   */
+  private deleteHelper(id: string, records: DeleteItem[], batch: Batch, o: { force: boolean; prune: boolean; quiet: boolean; inUse?: InUse }): void {
+    const c = this.deleteConflict(id, o.force ? HARD : HARD | SOFT, o.inUse);
+    if (c) {
+      if (o.quiet && (!this.dangling(id) || c.used)) return;
+      throw c.error;
+    }
+    const parent = this.store.row(id)?.parent ?? "";
+    for (const r of this.store.tagsOf(id)) this.untagRow(id, r, records, batch);
+    records.push(...this.deleteRowsOf(id, batch));
+    if (o.prune && parent && this.store.has(parent)) this.deleteHelper(parent, records, batch, { force: false, prune: true, quiet: true, inUse: o.inUse });
+  }
+
+  /** No names and no child images. */
+  private dangling(id: string): boolean {
+    return !this.store.tagsOf(id).length && !this.store.children(id).length;
   }
 
   /** An untagged image's rows; the Deleted records are its ID, then its freed layers by ChainID. */
@@ -217,31 +261,42 @@ export class ImageService {
     for (const [a, id, name] of batch.events) this.emit(a, id, name);
   }
 
-  /** GET /images/json items. */
+  /**
+   * GET /images/json items, newest first. An untagged image that is the parent of another is an
+   * intermediate one: listed only with `all`, never as dangling.
+   */
   list(o: { all?: boolean; filters?: Filters | string } = {}): Record<string, unknown>[] {
     const f = normalizeFilters(o.filters, ["dangling", "label", "before", "since", "reference", "until"]);
     let dangling: boolean | undefined;
-    for (const v of f.dangling ?? []) {
-      if (!/^(true|false|1|0)$/i.test(v)) throw badRequest(`invalid filter 'dangling=${v}'`);
-      dangling = /^(true|1)$/i.test(v);
+    if (f.dangling) {
+      if (f.dangling.includes("true")) dangling = true;
+      else if (f.dangling.includes("false")) dangling = false;
+      else throw badRequest(`invalid filter 'dangling=${f.dangling.join(",")}'`);
     }
     const before = f.before?.length ? this.store.row(this.get(f.before[0]))!.created : undefined;
     const since = f.since?.length ? this.store.row(this.get(f.since[0]))!.created : undefined;
-    const refPatterns = (f.reference ?? []).map((p) => p);
+    if ((f.until ?? []).length > 1) throw badRequest("more than one until filter specified");
+    const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
+    const refPatterns = f.reference ?? [];
+    const matches = (t: Reference) => refPatterns.some((p) => {
+      try { return familiarMatch(p, t); } catch (e) { throw badRequest((e as Error).message); }
+    });
     const out: Record<string, unknown>[] = [];
     const { rows, tags: allTags } = this.store.listing();
+    const parents = new Set(rows.map((r) => r.parent).filter(Boolean));
     rows.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
     for (const row of rows) {
       let tags = (allTags.get(row.id) ?? []).map((t) => parseNamed(t));
-      if (dangling === true && tags.length) continue;
-      if (dangling === false && !tags.length) continue;
-      if (refPatterns.length) {
-        tags = tags.filter((t) => refPatterns.some((p) => familiarMatch(p, t)));
-        if (!tags.length) continue;
+      if (dangling === true && (tags.length || parents.has(row.id))) continue;
+      if (refPatterns.length) tags = tags.filter(matches);
+      if (!tags.length) {
+        if (!o.all && parents.has(row.id)) continue;
+        if (dangling === false || refPatterns.length) continue;
       }
       if (!matchLabels(row.labels, f.label ?? [])) continue;
       if (before !== undefined && !(row.created < before)) continue;
       if (since !== undefined && !(row.created > since)) continue;
+      if (until !== undefined && !(row.created < until)) continue;
       out.push(summary(row, tags));
     }
     return out;
@@ -254,7 +309,9 @@ export class ImageService {
     const c = this.store.config(id);
     const dirs = row.diffIds.map((d) => this.store.layerPath(d)).reverse();
     const out: Record<string, unknown> = {
-      Id: id, RepoTags: this.store.tagsOf(id).map(familiar), RepoDigests: [], Parent: row.parent, Comment: c.comment ?? "",
+      Id: id, RepoTags: this.store.tagsOf(id).map(familiar), RepoDigests: [], Parent: row.parent,
+      // an image config without a comment shows its newest history entry's (as dockerd does)
+      Comment: c.comment || c.history?.at(-1)?.comment || "",
       Created: c.created ?? "0001-01-01T00:00:00Z", Container: c.container ?? "", ContainerConfig: fullContainerConfig(c.container_config),
       DockerVersion: c.docker_version ?? "", Author: c.author ?? "", Config: c.config ? fullContainerConfig(c.config) : null,
       Architecture: c.architecture ?? "", Os: c.os ?? "linux",
@@ -287,45 +344,63 @@ export class ImageService {
       }
       out.unshift({ Id: "<missing>", Created: Math.floor((Date.parse(h.created ?? "") || 0) / 1000), CreatedBy: h.created_by ?? "", Tags: null, Size: size, Comment: h.comment ?? "" });
     }
-    if (out.length) {
-      out[0].Id = id;
-      const tags = this.store.tagsOf(id).map(familiar);
-      out[0].Tags = tags.length ? tags : null;
+    // The newest entry is the image; each older one is named after the parent chain as far as
+    // it is known here (an image loaded with its Parent link), "<missing>" below that.
+    let at: string | undefined = id;
+    for (const h of out) {
+      if (!at || !this.store.has(at)) break;
+      h.Id = at;
+      const tags = this.store.tagsOf(at).map(familiar);
+      h.Tags = tags.length ? tags : null;
+      at = this.store.row(at)?.parent || undefined;
     }
     return out;
   }
 
-  /** POST /images/prune: dangling images, or with dangling=false every image no container uses. */
+  /**
+   * POST /images/prune: dangling images, or with dangling=false every image no container uses,
+   * deleted as rmi (without -f) would, one by one; what a conflict keeps is skipped.
+   */
   prune(o: { filters?: Filters | string; inUse?: InUse } = {}): { ImagesDeleted: DeleteItem[] | null; SpaceReclaimed: number } {
     const f = normalizeFilters(o.filters, ["dangling", "label", "label!", "until"]);
-    const danglingOnly = !(f.dangling ?? ["true"]).some((v) => /^(false|0)$/i.test(v));
+    let danglingOnly = true;
+    for (const v of f.dangling ?? []) {
+      if (!/^(1|t|true|0|f|false)$/i.test(v)) throw badRequest(`invalid filter 'dangling=${v}'`);
+      danglingOnly = /^(1|t|true)$/i.test(v);
+    }
+    if ((f.until ?? []).length > 1) throw badRequest("more than one until filter specified");
     const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
     const deleted: DeleteItem[] = [];
-    let space = 0;
-    for (const id of this.store.allIds()) {
-      const row = this.store.row(id);
-      if (!row) continue;
-      const tags = this.store.tagsOf(id);
-      if (danglingOnly && tags.length) continue;
-      if (usage(o.inUse, id)) continue;
+    const sizes = new Map<string, number>();
+    const space = new Set<string>();
+    const { rows, tags: allTags } = this.store.listing();
+    const parents = new Set(rows.map((r) => r.parent).filter(Boolean));
+    for (const row of rows) {
+      const tags = allTags.get(row.id) ?? [];
+      if (danglingOnly && parents.has(row.id)) continue; // not a head: an intermediate of another image
+      if (!tags.length && parents.has(row.id)) continue;
+      if (until !== undefined && !(row.created < until)) continue;
       if (!matchLabels(row.labels, f.label ?? [])) continue;
       if ((f["label!"] ?? []).length && matchLabels(row.labels, f["label!"]!, true)) continue;
-      if (until !== undefined && !(row.created < until)) continue;
-      // One transaction per image, as dockerd deletes them one by one.
-      const sizes = new Map(row.diffIds.map((d) => [d, this.store.layerSize(d)]));
-      const batch = newBatch();
-      this.store.db.transaction(() => {
-        for (const t of tags) {
-          this.store.untag(t);
-          deleted.push({ Untagged: familiar(t) });
-          batch.events.push(["untag", id, familiar(t)]);
+      if (danglingOnly && tags.length) continue;
+      for (const d of this.store.row(row.id)?.diffIds ?? []) sizes.set(d, this.store.layerSize(d));
+      // One transaction per name or image, as dockerd deletes them one by one.
+      for (const ref of tags.length ? tags : [row.id]) {
+        if (!this.store.has(row.id)) break; // gone with an earlier name's deletion
+        const batch = newBatch();
+        try {
+          deleted.push(...this.store.db.transaction(() => this.removeRows(ref, row.id, { inUse: o.inUse }, batch))());
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 409) continue;
+          throw e;
         }
-        deleted.push(...this.deleteRowsOf(id, batch));
-      })();
-      for (const [, gone] of batch.files) for (const d of gone) space += sizes.get(d) ?? 0;
-      this.finish(batch);
+        this.finish(batch);
+        for (const [, gone] of batch.files) for (const d of gone) space.add(d);
+      }
     }
-    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+    let reclaimed = 0;
+    for (const d of space) reclaimed += sizes.get(d) ?? 0;
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 }
 
@@ -346,6 +421,8 @@ function isIdRef(ref: string, id: string): boolean {
 export function tagReference(repo: string, tag?: string): string {
   const r = parseNamed(repo);
   if (r.digest) throw badRequest("refusing to create a tag with a digest reference");
+  // "sha256:<hex>" would read as an image ID ever after
+  if (familiarName(r) === "sha256") throw badRequest("refusing to create an ambiguous tag using digest algorithm as name");
   if (tag) {
     if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw badRequest(`invalid tag format: "${tag}"`);
     r.tag = tag;

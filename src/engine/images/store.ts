@@ -37,6 +37,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS img_layer (diff_id TEXT PRIMARY KEY, size INTEGER NOT NULL, tar_size INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS img_tag (ref TEXT PRIMARY KEY, image_id TEXT NOT NULL, created TEXT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS img_tag_image ON img_tag (image_id)`,
+  `CREATE INDEX IF NOT EXISTS img_image_parent ON img_image (parent)`,
   // Layers a container's rootfs is built on stay while the container exists, even if its image is force-removed.
   `CREATE TABLE IF NOT EXISTS img_rootfs (container_id TEXT PRIMARY KEY, image_id TEXT NOT NULL, diff_ids TEXT NOT NULL)`,
 ];
@@ -102,7 +103,7 @@ export class ContentStore {
    * its DiffID and the tree goes to layers/<hex>. `expect` is the DiffID the image config
    * names; a mismatch fails before anything is renamed into place. The caller must release().
    */
-  async addLayer(src: ByteSource, expect?: string, what = "layer"): Promise<LayerInfo> {
+  async addLayer(src: ByteSource, expect?: string, what = "layer", allowEmpty = false): Promise<LayerInfo> {
     const tmpTar = `${this.tmpDir}/${rand()}.tar`;
     const tmpTree = `${this.layerDir}/tmp-${rand()}`;
     fs.mkdirSync(tmpTree, { mode: 0o755 });
@@ -110,7 +111,7 @@ export class ContentStore {
     let res;
     try {
       try {
-        res = await extractInto(src, tmpTree, { whiteouts: true, onData: (c) => { writeAll(fd, c); } });
+        res = await extractInto(src, tmpTree, { whiteouts: true, allowEmpty, onData: (c) => { writeAll(fd, c); } });
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -162,8 +163,11 @@ export class ContentStore {
     return c;
   }
 
-  /** Records an image whose blobs and layers are already in place; moves `tags` to it. */
-  commitImage(id: string, config: ImageConfig, layers: LayerInfo[], tags: string[]): { moved: { ref: string; from: string }[] } {
+  /**
+   * Records an image whose blobs and layers are already in place; moves `tags` to it. `tagged`
+   * false (docker load) leaves LastTagTime unset, as dockerd does for loaded images.
+   */
+  commitImage(id: string, config: ImageConfig, layers: LayerInfo[], tags: string[], tagged = true): { moved: { ref: string; from: string }[] } {
     const now = new Date().toISOString();
     const created = Math.floor((Date.parse(config.created ?? "") || 0) / 1000);
     const size = layers.reduce((a, l) => a + l.size, 0);
@@ -173,7 +177,7 @@ export class ContentStore {
       const exists = this.db.query("SELECT 1 FROM img_image WHERE id = ?").get(id);
       if (!exists) {
         this.db.run("INSERT INTO img_image (id, created, size, labels, parent, last_tag_time) VALUES (?, ?, ?, ?, '', ?)",
-          [id, created, size, JSON.stringify(config.config?.Labels ?? null), tags.length ? now : null]);
+          [id, created, size, JSON.stringify(config.config?.Labels ?? null), tags.length && tagged ? now : null]);
         layers.forEach((l, i) => this.db.run("INSERT INTO img_image_layer (image_id, idx, diff_id) VALUES (?, ?, ?)", [id, i, l.diffId]));
       }
       for (const t of tags) {
@@ -181,7 +185,7 @@ export class ContentStore {
         if (old && old.image_id !== id) moved.push({ ref: t, from: old.image_id });
         this.db.run("INSERT OR REPLACE INTO img_tag (ref, image_id, created) VALUES (?, ?, ?)", [t, id, now]);
       }
-      if (tags.length) this.db.run("UPDATE img_image SET last_tag_time = ? WHERE id = ?", [now, id]);
+      if (tags.length && tagged) this.db.run("UPDATE img_image SET last_tag_time = ? WHERE id = ?", [now, id]);
     })();
     for (const l of layers) this.release(l.diffId);
     return { moved };
@@ -205,6 +209,15 @@ export class ContentStore {
 
   imageByTag(ref: string): string | undefined {
     return (this.db.query("SELECT image_id FROM img_tag WHERE ref = ?").get(ref) as { image_id: string } | null)?.image_id;
+  }
+
+  /** Images whose parent is `id` (set by docker load from the archive's Parent links). */
+  children(id: string): string[] {
+    return (this.db.query("SELECT id FROM img_image WHERE parent = ?").all(id) as { id: string }[]).map((r) => r.id);
+  }
+
+  setParent(id: string, parent: string): void {
+    this.db.run("UPDATE img_image SET parent = ? WHERE id = ?", [parent, id]);
   }
 
   has(id: string): boolean {

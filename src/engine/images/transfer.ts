@@ -22,7 +22,7 @@ export interface LoadResult {
   refs: string[];
 }
 
-interface Wanted { configPath: string; layerPaths: string[]; tags: string[]; what: string }
+interface Wanted { configPath: string; layerPaths: string[]; tags: string[]; what: string; parent?: string }
 
 /** POST /images/load */
 export async function loadImages(svc: ImageService, src: ByteSource): Promise<LoadResult> {
@@ -42,6 +42,7 @@ export async function loadImages(svc: ImageService, src: ByteSource): Promise<Lo
         : "invalid archive: neither manifest.json (docker-archive) nor index.json (OCI layout) found");
     }
     const res: LoadResult = { messages: [], ids: [], refs: [] };
+    const links: [string, string][] = [];
     for (const w of wanted) {
       const bytes = fs.readFileSync(inside(dir, w.configPath, `${w.what} config`));
       let config: ImageConfig;
@@ -57,9 +58,10 @@ export async function loadImages(svc: ImageService, src: ByteSource): Promise<Lo
           layers.push(known ?? await store.addLayer(fileChunks(inside(dir, w.layerPaths[i], `layer ${i}`)), diffIds[i], `layer ${i} (${w.layerPaths[i]})`));
         }
         const id = store.putBlob(bytes);
-        const { moved } = store.commitImage(id, config, layers, w.tags);
+        const { moved } = store.commitImage(id, config, layers, w.tags, false);
         for (const m of moved) res.messages.push(`The image ${familiar(m.ref)} already exists, renaming the old one with ID ${m.from} to empty string`);
         res.ids.push(id);
+        if (w.parent) links.push([id, w.parent]);
         svc.emit("load", id, w.tags.length ? familiar(w.tags[0]) : undefined);
         if (w.tags.length) for (const t of w.tags) { res.refs.push(familiar(t)); res.messages.push(`Loaded image: ${familiar(t)}`); }
         else res.messages.push(`Loaded image ID: ${id}`);
@@ -68,10 +70,26 @@ export async function loadImages(svc: ImageService, src: ByteSource): Promise<Lo
         throw e;
       }
     }
+    // As dockerd: a Parent link counts only when the parent came in the same archive and its
+    // history is the child's but one step (what a build or commit step makes). Others are
+    // dropped rather than failing a load whose images are already in.
+    for (const [id, parent] of links) {
+      if (parent !== id && res.ids.includes(parent) && validParent(store.config(id), store.config(parent))) store.setParent(id, parent);
+    }
     return res;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function validParent(child: ImageConfig, parent: ImageConfig): boolean {
+  const c = child.history ?? [], p = parent.history ?? [];
+  if (!c.length && !p.length) return true;
+  if (c.length - p.length !== 1) return false;
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    Date.parse(String(a.created ?? "")) === Date.parse(String(b.created ?? "")) && (a.created === undefined) === (b.created === undefined) &&
+    JSON.stringify({ ...a, created: 0 }) === JSON.stringify({ ...b, created: 0 });
+  return p.every((h, i) => same(h as Record<string, unknown>, c[i] as Record<string, unknown>));
 }
 
 /** A path named by the archive's metadata, resolved inside the unpacked archive only. */
@@ -96,6 +114,7 @@ function tagsFrom(list: unknown, what: string): string[] {
   return list.map((t) => {
     const r = parseNamed(String(t));
     if (!r.tag || r.digest) throw badRequest(`invalid tag "${t}" in ${what}`);
+    if (familiarName(r) === "sha256") throw badRequest(`invalid tag "${t}" in ${what}: refusing to create an ambiguous tag using digest algorithm as name`);
     return fullString(r);
   });
 }
@@ -106,7 +125,8 @@ function dockerArchive(dir: string): Wanted[] {
   return m.map((e, i) => {
     const what = `manifest.json entry ${i}`;
     if (typeof e?.Config !== "string" || !Array.isArray(e?.Layers)) throw badRequest(`invalid ${what}: needs Config and Layers`);
-    return { configPath: e.Config, layerPaths: e.Layers.map(String), tags: tagsFrom(e.RepoTags, what), what };
+    const parent = typeof e.Parent === "string" && /^sha256:[a-f0-9]{64}$/.test(e.Parent) ? e.Parent : undefined;
+    return { configPath: e.Config, layerPaths: e.Layers.map(String), tags: tagsFrom(e.RepoTags, what), what, parent };
   });
 }
 
@@ -156,7 +176,7 @@ export function saveImages(svc: ImageService, names: string[]): Readable {
   // a bare repository saves all its tags; name:tag must be a tag.
   const byId = (n: string) => {
     const id = svc.find(n);
-    if (!id) throw notFound("reference does not exist");
+    if (!id) throw notFound(`No such image: ${n}`);
     addAssoc(id);
   };
   for (const n of names) {
@@ -180,7 +200,7 @@ export function saveImages(svc: ImageService, names: string[]): Readable {
     const now = new Date();
     const written = new Set<string>();
     const file = (name: string, body: string | Uint8Array, mtime = now) => add({ name, type: "file", mode: 0o644, mtime }, body);
-    const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
+    const manifest: { Config: string; RepoTags: string[] | null; Layers: string[]; Parent?: string }[] = [];
     const repositories: Record<string, Record<string, string>> = {};
     const index: Record<string, unknown>[] = [];
     await add({ name: "blobs/", type: "directory", mode: 0o755, mtime: now });
@@ -214,7 +234,11 @@ export function saveImages(svc: ImageService, names: string[]): Readable {
         index.push({ ...desc, annotations: { "io.containerd.image.name": t, "org.opencontainers.image.ref.name": r.tag } });
         (repositories[familiarName(r)] ??= {})[r.tag!] = row.diffIds.length ? row.diffIds[row.diffIds.length - 1].slice(7) : "";
       }
-      manifest.push({ Config: `blobs/sha256/${id.slice(7)}`, RepoTags: tags.length ? tags.map(familiar) : null, Layers: row.diffIds.map((d) => `blobs/sha256/${d.slice(7)}`) });
+      manifest.push({
+        Config: `blobs/sha256/${id.slice(7)}`, RepoTags: tags.length ? tags.map(familiar) : null, Layers: row.diffIds.map((d) => `blobs/sha256/${d.slice(7)}`),
+        // the parent link travels when the parent is saved too (as dockerd writes it)
+        ...(row.parent && images.has(row.parent) ? { Parent: row.parent } : {}),
+      });
     }
     await file("index.json", JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: index }));
     await file("manifest.json", JSON.stringify(manifest));

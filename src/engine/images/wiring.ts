@@ -15,13 +15,13 @@ export interface Images extends ImageSource {
   /** set by the engine: does a container use this image (and is it running)? */
   inUse: (imageId: string) => { containerId: string; running: boolean } | undefined;
   count(): number;
-  importTar(src: AsyncIterable<Uint8Array>, o: { ref?: string; changes: string[]; message: string }): Promise<string>;
+  importTar(src: AsyncIterable<Uint8Array>, o: { ref?: string; tag?: string; changes: string[]; message: string }): Promise<string>;
   load(src: AsyncIterable<Uint8Array>): Promise<string[]>;
   save(names: string[]): Promise<AsyncIterable<Uint8Array>>;
   list(o: { all: boolean; digests: boolean; filters: Map<string, string[]> }): Json[];
   inspect(ref: string): Json;
   history(ref: string): Json[];
-  tag(ref: string, repo: string, tag: string): void;
+  tag(ref: string, repo: string, tag?: string): void;
   remove(ref: string, o: { force: boolean; noprune: boolean }): DeleteItem[];
   prune(filters: Map<string, string[]>): Json;
   containerSizes(containerId: string, imageId: string): Promise<{ rw: number; rootfs: number }>;
@@ -76,7 +76,7 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
       return { id, config: (svc.store.config(id).config ?? {}) as Json };
     },
     count: () => svc.count(),
-    importTar: (src, o) => svc.importTar(src, { repo: o.ref, changes: o.changes, message: o.message }),
+    importTar: (src, o) => svc.importTar(src, { repo: o.ref, tag: o.tag, changes: o.changes, message: o.message }),
     async load(src) {
       return (await svc.load(src)).messages;
     },
@@ -88,7 +88,7 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
     history: (ref) => svc.history(ref),
     tag: (ref, repo, tag) => svc.tag(ref, repo, tag),
     remove(ref, o) {
-      const r = svc.remove(ref, { force: o.force, inUse: (id) => images.inUse(id) });
+      const r = svc.remove(ref, { force: o.force, noprune: o.noprune, inUse: (id) => images.inUse(id) });
       roots.sweepInit();
       return r;
     },

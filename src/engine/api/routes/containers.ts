@@ -35,7 +35,14 @@ export function register(r: Router, engine: Engine): void {
       find: (ref) => svc.tryFind(ref), isAncestor: (c, ref) => engine.isAncestor(c, ref),
     });
     const size = ctx.flag("size");
-    return Promise.all(list.map(async (c) => listItem(c, size ? await engine.sizes(c) : undefined)));
+    // The name the container was made from while it still names that image; else the image ID
+    // (after an rmi -f, or a tag moved to another image), as dockerd shows it.
+    const named = new Map<string, string | undefined>();
+    const image = (c: (typeof list)[number]) => {
+      if (!named.has(c.imageRef)) named.set(c.imageRef, engine.images.service.find(c.imageRef));
+      return named.get(c.imageRef) === c.imageId ? c.imageRef : c.imageId;
+    };
+    return Promise.all(list.map(async (c) => ({ ...listItem(c, size ? await engine.sizes(c) : undefined), Image: image(c) })));
   });
 
   r.get("/containers/{id}/json", (ctx) => {

@@ -38,10 +38,11 @@ export function register(r: Router, engine: Engine): void {
       throw new ApiError(404, `pulling ${ref} is not supported yet: berthd has no registry client; bring images in with docker load or docker import`);
     }
     if (src !== "-") throw badRequest("import from a URL is not supported: pipe the tarball (docker import - or a file)");
-    let repo = ctx.query.get("repo") ?? "";
-    const tag = ctx.query.get("tag");
-    if (tag) repo = `${repo}:${tag}`;
-    const id = await images.importTar(body(ctx), { ref: repo || undefined, changes: ctx.query.getAll("changes"), message: ctx.query.get("message") ?? "" });
+    // repo may carry its own tag; a separate tag= wins over it (dockerd's RepoTagReference)
+    const repo = ctx.query.get("repo") ?? "";
+    const id = await images.importTar(body(ctx), {
+      ref: repo || undefined, tag: ctx.query.get("tag") || undefined, changes: ctx.query.getAll("changes"), message: ctx.query.get("message") ?? "",
+    });
     const send = startJsonStream(ctx);
     send({ status: id });
     ctx.res!.end();
@@ -56,8 +57,7 @@ export function register(r: Router, engine: Engine): void {
   });
 
   r.get("/images/get", async (ctx) => {
-    const names = ctx.query.getAll("names");
-    if (!names.length) throw badRequest("no image names given");
+    const names = ctx.query.getAll("names"); // none: an empty archive, as dockerd sends
     const stream = images.save(names); // resolves every name first: an unknown one is a 404 before streaming
     await pipeOut(ctx, "application/x-tar", await stream);
   });
@@ -66,16 +66,31 @@ export function register(r: Router, engine: Engine): void {
     await pipeOut(ctx, "application/x-tar", await images.save([ctx.params.name]));
   });
 
-  r.get("/images/json", (ctx) => images.list({ all: ctx.flag("all"), digests: ctx.flag("digests"), filters: ctx.filters() }));
+  // Fields an API version dropped stay for the clients that still speak it (docker-py 5: 1.41).
+  r.get("/images/json", (ctx) => {
+    const list = images.list({ all: ctx.flag("all"), digests: ctx.flag("digests"), filters: ctx.filters() });
+    if (ctx.atLeast("1.44")) {
+      for (const i of list as Record<string, unknown>[]) {
+        delete i.VirtualSize;
+        i.RepoDigests ??= []; // a tagged image without digests: [] where older engines said null
+      }
+    }
+    return list;
+  });
 
-  r.get("/images/{name:.*}/json", (ctx) => images.inspect(ctx.params.name));
+  r.get("/images/{name:.*}/json", (ctx) => {
+    const i = images.inspect(ctx.params.name) as Record<string, unknown>;
+    if (ctx.atLeast("1.44")) delete i.VirtualSize;
+    if (ctx.atLeast("1.45")) { delete i.Container; delete i.ContainerConfig; }
+    return i;
+  });
 
   r.get("/images/{name:.*}/history", (ctx) => images.history(ctx.params.name));
 
   r.post("/images/{name:.*}/tag", (ctx) => {
     const repo = ctx.query.get("repo");
     if (!repo) throw badRequest("repository name must have at least one component");
-    images.tag(ctx.params.name, repo, ctx.query.get("tag") || "latest");
+    images.tag(ctx.params.name, repo, ctx.query.get("tag") || undefined); // repo=name:tag alone names the tag
     ctx.res!.writeHead(201, { "Content-Length": 0 });
     ctx.res!.end();
   });
