@@ -85,6 +85,27 @@ describe("references", () => {
     expect(() => applyChanges({}, ["FROM busybox"])).toThrow(/from is not a valid change command/);
     expect(() => applyChanges({}, ["EXPOSE eighty"])).toThrow(/invalid containerPort: eighty/);
   });
+
+  test("--change: HEALTHCHECK, EXPOSE ranges, empty CMD/ENTRYPOINT, and dockerd's error words", () => {
+    const c = applyChanges({ Entrypoint: ["x"] }, ["HEALTHCHECK --interval=1m30s --retries=3 CMD curl -f http://x/", "EXPOSE 8000-8002/udp", "CMD", "ENTRYPOINT"]);
+    expect(c.Healthcheck).toEqual({ Interval: 90e9, Retries: 3, Test: ["CMD-SHELL", "curl -f http://x/"] });
+    expect(Object.keys(c.ExposedPorts!)).toEqual(["8000/udp", "8001/udp", "8002/udp"]);
+    expect(c.Cmd).toEqual(["/bin/sh", "-c"]);
+    expect(c.Entrypoint).toBeUndefined();
+    expect(applyChanges({}, ['HEALTHCHECK CMD ["true"]']).Healthcheck).toEqual({ Test: ["CMD", "true"] });
+    expect(applyChanges({}, ["HEALTHCHECK NONE"]).Healthcheck).toEqual({ Test: ["NONE"] });
+    const words: [string, string][] = [
+      ["RUN x", "run is not a valid change command"], ["EXPOSE", "EXPOSE requires at least one argument"],
+      ["EXPOSE 99999", "invalid containerPort: 99999"], ["ENV", "ENV requires at least one argument"],
+      ["ENV A", "ENV must have two arguments"], ["ENV A=1 B", `Syntax error - can't find = in "B". Must be of the form: name=value`],
+      ["WORKDIR", "WORKDIR requires exactly one argument"], ["USER a b", "USER requires exactly one argument"],
+      ["VOLUME", "VOLUME requires at least one argument"], ["ONBUILD ONBUILD x", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"],
+      ["ONBUILD FROM x", "FROM isn't allowed as an ONBUILD trigger"], ["HEALTHCHECK --interval=soon CMD x", 'time: invalid duration "soon" for --interval'],
+    ];
+    for (const [line, msg] of words) expect(() => applyChanges({}, [line])).toThrow(msg);
+    expect(() => applyChanges({}, [""])).toThrow("file with no instructions");
+    expect(applyChanges({}, [])).toEqual({});
+  });
 });
 
 describe("import, inspect, history, list", () => {
