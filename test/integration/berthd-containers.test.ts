@@ -169,4 +169,37 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
       "id -u; id -g; pwd; hostname; echo FOO=$FOO; touch /x 2>/dev/null || echo readonly-ok; grep CapEff /proc/self/status | tr -d '\\t'");
     expect(r.stdout).toBe("1000\n1000\n/tmp\nmyhost\nFOO=bar\nreadonly-ok\nCapEff:0000000000000000\n");
   });
+
+  it("-w makes a missing working directory (root-owned, 0755); a file there is a 400", async () => {
+    const r = await docker("run", "--rm", "-u", "65534", "-w", "/new/sub", "busybox", "sh", "-c", "pwd; stat -c '%U %a' /new /new/sub");
+    expect([r.code, r.stdout]).toEqual([0, "/new/sub\nroot 755\nroot 755\n"]);
+    const f = await docker("run", "--rm", "-w", "/bin/busybox", "busybox", "pwd");
+    expect(f.code).toBe(125);
+    expect(f.stderr).toContain("Cannot mkdir: /bin/busybox is not a directory");
+    expect((await docker("ps", "-aq")).stdout).toBe("");
+  });
+
+  it("a failed start: one error line from the CLI, next-exit waits stay, removal answers them", async () => {
+    const r = await docker("run", "--rm", "busybox", "no-such-command");
+    expect(r.code).toBe(127);
+    expect(r.stderr).not.toContain("Error waiting for container");
+    const n = await docker("run", "--name", "failed", "busybox", "no-such-command");
+    expect(n.code).toBe(127);
+    expect(n.stderr).not.toContain("Error waiting for container");
+    const waiting = d.api("POST", "/v1.45/containers/failed/wait?condition=next-exit");
+    expect(await Promise.race([waiting.then(() => "answered"), Bun.sleep(700).then(() => "pending")])).toBe("pending");
+    const notRunning = (await d.api("POST", "/v1.45/containers/failed/wait?condition=not-running")).json;
+    expect(notRunning.StatusCode).toBe(127);
+    expect(notRunning.Error.Message).toContain("executable file not found");
+    await docker("rm", "failed");
+    expect((await waiting).json).toEqual({ StatusCode: 127, Error: null });
+  });
+
+  it("an unknown network: created, then a 404 at start (not a pull of the image)", async () => {
+    const r = await docker("run", "--rm", "--network", "nosuchnet", "busybox", "true");
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("network nosuchnet not found");
+    expect(r.stderr).not.toContain("Unable to find image");
+    expect((await docker("ps", "-aq")).stdout).toBe("");
+  });
 });

@@ -19,6 +19,7 @@ import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, containerFiles } from "./spec/index.ts";
 import { parseSize } from "../daemon/config.ts";
 import { mark } from "../../runtime/trace.ts";
+import { ensureWorkdir } from "../rootfs/workdir.ts";
 
 export interface ServiceOptions {
   dataRoot: string;
@@ -236,6 +237,7 @@ export class ContainerService extends EventEmitter {
         cgroupsPath: this.cgroupsPath(id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"), phase: "start",
       });
       for (const w of warnings) log.warn(w, { container: id });
+      if (spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
       const wrap = this.deps.monitor.args({
         ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
         stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
@@ -460,6 +462,12 @@ export class ContainerService extends EventEmitter {
 
   // ---- wait, remove, rename -----------------------------------------------------------------
 
+  /**
+   * POST /containers/{id}/wait, as dockerd answers it: not-running at once unless running (with
+   * the error of a failed start); next-exit at the next exit, which a failed start is not (the
+   * wait stays, as `docker run` expects); removed when the container is gone. Removal answers
+   * every wait, without an error.
+   */
   async wait(ref: string, condition: Condition, cancelled: () => boolean): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const c = this.find(ref);
     const result = (x: ContainerRecord) => ({ StatusCode: x.state.ExitCode, Error: x.state.Error && !x.state.Running ? { Message: x.state.Error } : null });
@@ -468,7 +476,6 @@ export class ContainerService extends EventEmitter {
       const cleanup = () => {
         this.off("exit", onExit);
         this.off("destroy", onDestroy);
-        this.off("start-failed", onFailed);
         clearInterval(poll);
       };
       const onExit = (x: ContainerRecord) => {
@@ -476,15 +483,10 @@ export class ContainerService extends EventEmitter {
         cleanup();
         resolve(result(x));
       };
-      const onFailed = (x: ContainerRecord) => {
-        if (x.id !== c.id || condition === "removed") return;
-        cleanup();
-        resolve(result(x));
-      };
       const onDestroy = (x: ContainerRecord) => {
         if (x.id !== c.id) return;
         cleanup();
-        resolve(result(x));
+        resolve({ StatusCode: x.state.ExitCode, Error: null });
       };
       // A client that goes away stops waiting (docker run -d drops its wait).
       const poll = setInterval(() => {
@@ -495,7 +497,6 @@ export class ContainerService extends EventEmitter {
       }, 500);
       this.on("exit", onExit);
       this.on("destroy", onDestroy);
-      this.on("start-failed", onFailed);
     });
   }
 

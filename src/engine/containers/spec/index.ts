@@ -20,7 +20,7 @@ export { realHost } from "./host.ts";
 export const OCI_VERSION = "1.0.2-dev";
 
 /** Network handling until bridge networks exist. */
-function networkMode(hc: Json, bridgeAs: "none" | "none-quiet" | "refuse", warnings: string[]): "none" | "host" {
+function networkMode(hc: Json, bridgeAs: "none" | "none-quiet" | "refuse", warnings: string[], starting: boolean): "none" | "host" {
   const mode = (hc.NetworkMode as string | undefined) || "default";
   if (mode === "none" || mode === "host") return mode;
   if (mode === "default" || mode === "bridge") {
@@ -29,6 +29,9 @@ function networkMode(hc: Json, bridgeAs: "none" | "none-quiet" | "refuse", warni
     return "none";
   }
   if (mode.startsWith("container:")) throw badRequest(`network mode "${mode}" is not supported yet`);
+  // A named network is looked up at start, as dockerd does: a 404 at create would have the CLI
+  // try to pull the image instead.
+  if (!starting) return "none";
   throw notFound(`network ${mode} not found`);
 }
 
@@ -66,7 +69,8 @@ export function buildSpec(input: SpecInput): SpecOutput {
   checkStopSignal(config.StopSignal);
   parseExtraHosts(hc.ExtraHosts);
 
-  const net = networkMode(hc, input.bridgeAs ?? "none", warnings);
+  const starting = (input.phase ?? (host.exists(input.rootfs) ? "start" : "create")) === "start";
+  const net = networkMode(hc, input.bridgeAs ?? "none", warnings, starting);
   const ipc = namespaceMode(hc, "IpcMode", ["private", "shareable", "host", "none"]) || "private";
   const pid = namespaceMode(hc, "PidMode", ["host"]);
   const uts = namespaceMode(hc, "UTSMode", ["host"]);
@@ -89,7 +93,6 @@ export function buildSpec(input: SpecInput): SpecOutput {
   const sec = parseSecurityOpts(hc.SecurityOpt);
   warnings.push(...sec.warnings);
   const caps = capabilities(hc, host.caps());
-  const starting = (input.phase ?? (host.exists(input.rootfs) ? "start" : "create")) === "start";
   const user = resolveUser((config.User as string) || (image.User as string) || "",
     starting ? input.passwd ?? "" : input.passwd, starting ? input.group ?? "" : input.group, (hc.GroupAdd ?? []) as string[]);
 
