@@ -195,6 +195,49 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
     expect((await waiting).json).toEqual({ StatusCode: 127, Error: null });
   });
 
+  it("dockerd's details: /.dockerenv and /etc/mtab, kill of a paused container, name filters, inspect defaults", async () => {
+    const f = await docker("run", "--rm", "busybox", "sh", "-c", "test -f /.dockerenv && readlink /etc/mtab");
+    expect([f.code, f.stdout]).toEqual([0, "/proc/mounts\n"]);
+    await docker("run", "-d", "--name", "pz", "busybox", "sleep", "60");
+    await docker("pause", "pz");
+    expect((await docker("kill", "pz")).code).toBe(0);
+    expect((await docker("wait", "pz")).stdout.trim()).toBe("137");
+    expect((await docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "pz")).stdout.trim()).toBe("exited false");
+    expect((await docker("ps", "-a", "--filter", "name=^pz$", "--format", "{{.Names}}")).stdout.trim()).toBe("pz");
+    expect((await docker("ps", "-a", "--filter", "name=^/pz$", "--format", "{{.Names}}")).stdout.trim()).toBe("pz");
+    expect((await docker("ps", "-a", "--filter", "name=[", "-q")).stdout.trim()).toBe(""); // a bad pattern matches nothing
+    expect((await docker("ps", "-a", "--filter", "expose=80", "-q")).stdout.trim()).toBe("");
+    expect((await docker("ps", "-a", "--filter", "health=bogus")).stderr).toContain("Unrecognised filter value for health: bogus");
+    const j = JSON.parse((await docker("inspect", "pz")).stdout)[0];
+    expect([j.HostConfig.IpcMode, j.HostConfig.CgroupnsMode, j.HostConfig.MemorySwappiness, j.HostConfig.PidsLimit, j.Config.Volumes])
+      .toEqual(["private", "host", null, null, null]);
+    expect(j.HostConfig.MaskedPaths).toContain("/proc/kcore");
+    expect(j.HostConfig.ReadonlyPaths).toContain("/proc/sys");
+    const sized = JSON.parse((await docker("inspect", "-s", "pz")).stdout)[0];
+    expect(typeof sized.SizeRw).toBe("number");
+    expect((await docker("kill", "nosuch")).stderr).toContain("Cannot kill container: nosuch: No such container: nosuch");
+    await docker("rm", "pz");
+  });
+
+  it("log drivers: none keeps no log (and says so), unknown ones are refused; --runtime, --name, logs --details", async () => {
+    await docker("run", "--name", "nolog", "--log-driver", "none", "busybox", "echo", "hi");
+    const l = await docker("logs", "nolog");
+    expect([l.code, l.stderr.trim()]).toEqual([1, "Error response from daemon: configured logging driver does not support reading"]);
+    await docker("rm", "nolog");
+    const sys = await docker("run", "--rm", "--log-driver", "syslog", "busybox", "true");
+    expect(sys.code).toBe(125);
+    expect(sys.stderr).toContain("logger: no log driver named 'syslog' is registered");
+    const rt = await docker("run", "--rm", "--runtime", "bogus", "busybox", "true");
+    expect(rt.code).toBe(125);
+    expect(rt.stderr).toContain("Unknown runtime specified bogus");
+    expect((await docker("create", "--name", "a", "busybox")).stderr).toContain("Invalid container name (a)");
+    await docker("run", "--name", "det", "busybox", "echo", "late");
+    expect((await docker("logs", "--details", "det")).stdout).toBe(" late\n");
+    expect((await docker("logs", "--tail", "bogus", "det")).stdout).toBe("late\n");
+    await docker("rm", "det");
+    expect((await docker("top", "nosuch")).stderr).toContain("docker top is not supported by berthd yet");
+  });
+
   it("an unknown network: created, then a 404 at start (not a pull of the image)", async () => {
     const r = await docker("run", "--rm", "--network", "nosuchnet", "busybox", "true");
     expect(r.code).toBe(125);

@@ -100,13 +100,13 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     const upper = await tarOf([[{ name: "etc/.wh.passwd" }], [{ name: "var", type: "directory" }], [{ name: "var/.wh..wh..opq" }], [{ name: "var/new" }, "n"]]);
     await images.load(await archiveOf([lower, upper], "wh:1"));
     const merged = rootfs.prepare(cid("wh"), "wh:1");
-    // (hostname, hosts and resolv.conf: the init layer's empty mount points)
-    expect(fs.readdirSync(`${merged}/etc`).sort()).toEqual(["hostname", "hosts", "keep", "resolv.conf"]);
+    // (hostname, hosts and resolv.conf: the init layer's empty mount points; mtab its link)
+    expect(fs.readdirSync(`${merged}/etc`).sort()).toEqual(["hostname", "hosts", "keep", "mtab", "resolv.conf"]);
     expect(fs.readdirSync(`${merged}/var`)).toEqual(["new"]);
     // export shows the merged view: no whiteouts, no hidden files
     const out = `${work}/export-wh`;
     await extractTo(await bytesOf(rootfs.exportTar(cid("wh"))), out);
-    expect(fs.readdirSync(`${out}/etc`).sort()).toEqual(["hostname", "hosts", "keep", "resolv.conf"]);
+    expect(fs.readdirSync(`${out}/etc`).sort()).toEqual(["hostname", "hosts", "keep", "mtab", "resolv.conf"]);
     expect(fs.readdirSync(`${out}/var`)).toEqual(["new"]);
     rootfs.remove(cid("wh"));
   });
@@ -115,9 +115,9 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     const { images, rootfs } = setup();
     await images.load(await archiveOf([], "empty:1"));
     const merged = rootfs.prepare(cid("empty"), "empty:1");
-    // nothing but the init layer's mount points, which the upper layer does not hold
-    expect(fs.readdirSync(merged).sort()).toEqual(["dev", "etc", "proc", "sys"]);
-    expect(fs.readdirSync(`${merged}/etc`).sort()).toEqual(["hostname", "hosts", "resolv.conf"]);
+    // nothing but the init layer's mount points and .dockerenv, which the upper layer does not hold
+    expect(fs.readdirSync(merged).sort()).toEqual([".dockerenv", "dev", "etc", "proc", "sys"]);
+    expect(fs.readdirSync(`${merged}/etc`).sort()).toEqual(["hostname", "hosts", "mtab", "resolv.conf"]);
     expect(fs.readdirSync(rootfs.paths(cid("empty")).upper)).toEqual([]);
     fs.writeFileSync(`${merged}/made`, "m");
     rootfs.unmount(cid("empty"));
@@ -135,7 +135,7 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     const p = rootfs.paths(cid("many"));
     const merged = rootfs.prepare(cid("many"), "many:1");
     expect(rootfs.paths(cid("many")).lower.join(":").length).toBeGreaterThan(4096);
-    expect(fs.readdirSync(merged).length).toBe(101 + 4); // and the init layer's dev, etc, proc, sys
+    expect(fs.readdirSync(merged).length).toBe(101 + 5); // and the init layer's dev, etc, proc, sys, .dockerenv
     expect(fs.readFileSync(`${merged}/top`, "utf8")).toBe("99");
     rootfs.remove(cid("many"));
     expect(fs.existsSync(p.dir)).toBe(false);

@@ -30,6 +30,10 @@ function layer(entries: Record<string, string>): string {
 }
 
 const paths = (layers: string[]) => missingEntries(layers).map((e) => e.path);
+/** An image that has everything the init layer would add. */
+const FULL = {
+  proc: "d", sys: "d", dev: "d", etc: "d", "etc/hosts": "f", "etc/hostname": "f", "etc/resolv.conf": "f", ".dockerenv": "f", "etc/mtab": "l:/proc/mounts",
+};
 
 describe("init layer", () => {
   test("covers every mount point of a default container that no other mount holds", () => {
@@ -50,29 +54,28 @@ describe("init layer", () => {
 
   test("only what the image lacks, parents first", () => {
     const base = layer({ proc: "d", sys: "d", dev: "d", etc: "d", "etc/hosts": "f" });
-    expect(paths([base])).toEqual(["etc", "etc/resolv.conf", "etc/hostname"]);
-    expect(paths([layer({ bin: "d" })])).toEqual(["proc", "sys", "dev", "etc", "etc/resolv.conf", "etc/hostname", "etc/hosts"]);
-    const full = layer({ proc: "d", sys: "d", dev: "d", etc: "d", "etc/hosts": "f", "etc/hostname": "f", "etc/resolv.conf": "f" });
-    expect(paths([full])).toEqual([]);
+    expect(paths([base])).toEqual(["etc", "etc/resolv.conf", "etc/hostname", ".dockerenv", "etc/mtab"]);
+    expect(paths([layer({ bin: "d" })])).toEqual(["proc", "sys", "dev", "etc", "etc/resolv.conf", "etc/hostname", "etc/hosts", ".dockerenv", "etc/mtab"]);
+    expect(paths([layer(FULL)])).toEqual([]);
   });
 
   test.skipIf(!IS_ROOT)("a whiteout above hides what a lower layer has", () => {
-    const lower = layer({ proc: "d", sys: "d", dev: "d", etc: "d", "etc/hosts": "f", "etc/hostname": "f", "etc/resolv.conf": "f" });
+    const lower = layer(FULL);
     const upper = layer({ etc: "d", "etc/hosts": "w" });
     expect(probe([upper, lower], "etc/hosts").found).toBe("absent");
     expect(probe([lower], "etc/hosts").found).toBe("present");
     expect(paths([upper, lower])).toEqual(["etc", "etc/hosts"]);
     const gone = layer({ etc: "w" });
-    expect(paths([gone, lower])).toEqual(["etc", "etc/resolv.conf", "etc/hostname", "etc/hosts"]);
+    expect(paths([gone, lower])).toEqual(["etc", "etc/resolv.conf", "etc/hostname", "etc/hosts", "etc/mtab"]);
   });
 
   test("something in the way is left to the executor: a symlinked /etc, a file at /proc", () => {
     const l = layer({ proc: "f", sys: "d", dev: "d", "usr/etc": "d", etc: "l:usr/etc" });
     expect(probe([l], "etc/hosts").found).toBe("blocked");
-    expect(paths([l])).toEqual([]);
+    expect(paths([l])).toEqual([".dockerenv"]);
     // a symlink in an upper layer wins over a lower directory
     const lower = layer({ etc: "d" });
-    expect(paths([l, lower])).toEqual([]);
+    expect(paths([l, lower])).toEqual([".dockerenv"]);
   });
 
   test.skipIf(!IS_ROOT)("made once per stack, with the image's attributes on the directories it fills; swept when unused", () => {
@@ -84,16 +87,17 @@ describe("init layer", () => {
     const layers = new InitLayers(base);
     const dir = layers.forStack(["sha256:a"], [img])!;
     expect(dir.startsWith(`${base}/`)).toBe(true);
-    expect(fs.readdirSync(`${dir}/etc`).sort()).toEqual(["hostname", "hosts", "resolv.conf"]);
-    expect(fs.readdirSync(dir)).toEqual(["etc"]);
+    expect(fs.readdirSync(`${dir}/etc`).sort()).toEqual(["hostname", "hosts", "mtab", "resolv.conf"]);
+    expect(fs.readdirSync(dir).sort()).toEqual([".dockerenv", "etc"]);
+    expect(fs.readlinkSync(`${dir}/etc/mtab`)).toBe("/proc/mounts");
+    expect(fs.statSync(`${dir}/.dockerenv`).mode & 0o777).toBe(0o755);
     const st = fs.statSync(`${dir}/etc`);
     expect([st.mode & 0o7777, st.uid, st.gid, st.mtimeMs]).toEqual([0o750, 1234, 5678, 1.5e12]);
     expect(fs.statSync(`${dir}/etc/hosts`).size).toBe(0);
     expect(layers.forStack(["sha256:a"], [img])).toBe(dir);
     // a new manager (a daemon restart) finds it instead of making another
     expect(new InitLayers(base).forStack(["sha256:a"], [img])).toBe(dir);
-    const full = layer({ proc: "d", sys: "d", dev: "d", etc: "d", "etc/hosts": "f", "etc/hostname": "f", "etc/resolv.conf": "f" });
-    expect(layers.forStack(["sha256:b"], [full])).toBeUndefined();
+    expect(layers.forStack(["sha256:b"], [layer(FULL)])).toBeUndefined();
     fs.mkdirSync(`${base}/.tmp-crashed`);
     layers.sweep([["sha256:a"]]);
     expect(fs.readdirSync(base)).toEqual([dir.slice(base.length + 1)]);

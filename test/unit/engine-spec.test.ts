@@ -390,7 +390,9 @@ describe("resources, devices, sysctls, namespaces", () => {
     const quiet = makeSpecBuilder({ bridgeAs: "none-quiet" })(input({}, { NetworkMode: "default" }));
     expect(quiet.warnings).toEqual([]);
     expect(quiet.spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
-    expect(err(() => build({}, { NetworkMode: "mynet" })).status).toBe(404);
+    // a named network: looked up at start (a 404 then), not at create, where the CLI would read a 404 as "no such image"
+    expect(err(() => build({}, { NetworkMode: "mynet" }, { phase: "start" })).status).toBe(404);
+    expect(build({}, { NetworkMode: "mynet" }, { phase: "create" }).spec.linux!.namespaces!.map((n) => n.type)).toContain("network");
     expect(bad({}, { IpcMode: "bogus" })).toBe("Invalid IPC mode: bogus");
     expect(bad({}, { PidMode: "bogus" })).toBe("Invalid PID mode: bogus");
   });

@@ -128,7 +128,7 @@ export class ApiServer {
     return this.track(
       answer().catch((e) => {
         const { status, message } = describeError(e);
-        if (status >= 500) log.error(`Handler for ${method} ${url} returned error: ${message}`);
+        if (status >= 500 && status !== 501) log.error(`Handler for ${method} ${url} returned error: ${message}`);
         else log.debug(`Handler for ${method} ${url} returned error: ${message}`);
         if (res) sendError(res, status, message);
         else {

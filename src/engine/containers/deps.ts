@@ -45,7 +45,8 @@ export interface MonitorExit {
 export interface MonitorPaths {
   exitFile: string;
   pidFile: string;
-  logFile: string;
+  /** none with --log-driver none: the monitor then keeps no log */
+  logFile?: string;
   attachSocket: string;
   consoleSocket?: string;
 }

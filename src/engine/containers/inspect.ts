@@ -2,6 +2,7 @@
 // list items of GET /containers/json, with the fields the CLI and common tools read.
 import type { ContainerRecord, Json } from "./store.ts";
 import { ZERO_TIME } from "./store.ts";
+import { MASKED_PATHS, READONLY_PATHS } from "./spec/security.ts";
 
 const NONE_NETWORK_ID = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -47,16 +48,23 @@ function hostConfigView(c: ContainerRecord, shmSize: number): Json {
   const h = c.hostConfig;
   return {
     Binds: null, ContainerIDFile: "", PortBindings: {}, AutoRemove: false, VolumeDriver: "", VolumesFrom: null,
-    CapAdd: null, CapDrop: null, CgroupnsMode: "host", Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null,
-    GroupAdd: null, IpcMode: "private", Cgroup: "", Links: null, OomScoreAdj: 0, PidMode: "", Privileged: false,
+    CapAdd: null, CapDrop: null, Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null,
+    GroupAdd: null, Cgroup: "", Links: null, OomScoreAdj: 0, PidMode: "", Privileged: false,
     PublishAllPorts: false, ReadonlyRootfs: false, SecurityOpt: null, UTSMode: "", UsernsMode: "", Isolation: "",
     CpuShares: 0, Memory: 0, NanoCpus: 0, CgroupParent: "", BlkioWeight: 0, BlkioWeightDevice: [], BlkioDeviceReadBps: [],
     BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [], BlkioDeviceWriteIOps: [], CpuPeriod: 0, CpuQuota: 0,
     CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0, CpusetCpus: "", CpusetMems: "", Devices: [], DeviceCgroupRules: null,
-    DeviceRequests: null, MemoryReservation: 0, MemorySwap: 0, MemorySwappiness: null, OomKillDisable: false,
-    PidsLimit: null, Ulimits: [], CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
-    MaskedPaths: null, ReadonlyPaths: null, ConsoleSize: [0, 0],
+    DeviceRequests: null, MemoryReservation: 0, MemorySwap: 0, OomKillDisable: false,
+    Ulimits: [], CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+    ConsoleSize: [0, 0],
     ...h,
+    // what dockerd stores for the CLI's "unset" values
+    IpcMode: h.IpcMode || "private",
+    CgroupnsMode: h.CgroupnsMode || "host",
+    MemorySwappiness: typeof h.MemorySwappiness === "number" && h.MemorySwappiness >= 0 ? h.MemorySwappiness : null,
+    PidsLimit: typeof h.PidsLimit === "number" && h.PidsLimit > 0 ? h.PidsLimit : null,
+    MaskedPaths: h.MaskedPaths ?? (h.Privileged ? null : [...MASKED_PATHS]),
+    ReadonlyPaths: h.ReadonlyPaths ?? (h.Privileged ? null : [...READONLY_PATHS]),
     LogConfig: { Type: h.LogConfig?.Type || "json-file", Config: h.LogConfig?.Config ?? {} },
     NetworkMode: h.NetworkMode || "default",
     RestartPolicy: h.RestartPolicy?.Name ? h.RestartPolicy : { Name: "no", MaximumRetryCount: 0 },
@@ -110,7 +118,7 @@ export function inspectContainer(c: ContainerRecord, x: InspectContext): Json {
       ...(c.config.ExposedPorts ? { ExposedPorts: c.config.ExposedPorts } : {}),
       Tty: !!c.config.Tty, OpenStdin: !!c.config.OpenStdin, StdinOnce: !!c.config.StdinOnce,
       Env: c.config.Env?.length ? c.config.Env : null, Cmd: c.config.Cmd ?? null, Image: c.imageRef,
-      Volumes: c.config.Volumes ?? null, WorkingDir: c.config.WorkingDir ?? "", Entrypoint: c.config.Entrypoint ?? null,
+      Volumes: c.config.Volumes && Object.keys(c.config.Volumes).length ? c.config.Volumes : null, WorkingDir: c.config.WorkingDir ?? "", Entrypoint: c.config.Entrypoint ?? null,
       OnBuild: null, Labels: c.config.Labels ?? {},
       ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
       ...(typeof c.config.StopTimeout === "number" ? { StopTimeout: c.config.StopTimeout } : {}),

@@ -4,6 +4,7 @@ import { networkMode, mountsOf } from "./inspect.ts";
 import type { ContainerRecord } from "./store.ts";
 
 const STATUSES = new Set(["created", "restarting", "running", "removing", "paused", "exited", "dead"]);
+const HEALTH = new Set(["starting", "healthy", "unhealthy", "none"]);
 const KNOWN = new Set(["id", "name", "label", "status", "exited", "ancestor", "before", "since", "network", "volume", "health", "is-task", "isolation", "publish", "expose"]);
 
 export interface ListQuery {
@@ -28,6 +29,13 @@ export function filterContainers(list: ContainerRecord[], q: ListQuery): Contain
     if (!STATUSES.has(s)) throw badRequest(`invalid filter 'status=${s}'`);
   }
   for (const e of f.get("exited") ?? []) if (!/^-?\d+$/.test(e)) throw badRequest(`invalid filter 'exited=${e}'`);
+  for (const h of f.get("health") ?? []) if (!HEALTH.has(h)) throw badRequest(`Unrecognised filter value for health: ${h}`);
+  for (const k of ["publish", "expose"]) {
+    for (const p of f.get(k) ?? []) if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/.test(p)) throw badRequest(`invalid filter '${k}=${p}'`);
+  }
+  // dockerd's name filter is a regular expression, tried on the name with and without its "/";
+  // one that does not compile matches nothing.
+  const nameRes = (f.get("name") ?? []).map((v) => { try { return new RegExp(v); } catch { return undefined; } });
   const beforeRef = f.get("before")?.[0];
   const sinceRef = f.get("since")?.[0];
   const resolveRef = (r: string) => {
@@ -44,7 +52,7 @@ export function filterContainers(list: ContainerRecord[], q: ListQuery): Contain
     const any = (key: string, test: (v: string) => boolean) => !f.has(key) || f.get(key)!.some(test);
     return (
       any("id", (v) => c.id.startsWith(v)) &&
-      any("name", (v) => new RegExp(v).test(`/${c.name}`)) &&
+      (!f.has("name") || nameRes.some((re) => !!re && (re.test(`/${c.name}`) || re.test(c.name)))) &&
       (f.get("label") ?? []).every((v) => labelMatch(c.config.Labels ?? {}, v)) &&
       any("status", (v) => c.state.Status === v) &&
       any("exited", (v) => !c.state.Running && c.state.Status === "exited" && c.state.ExitCode === Number(v)) &&
@@ -53,6 +61,8 @@ export function filterContainers(list: ContainerRecord[], q: ListQuery): Contain
       any("volume", (v) => mountsOf(c).some((m) => m.Source === v || m.Destination === v)) &&
       any("health", (v) => v === "none") &&
       any("is-task", (v) => v === "false") &&
+      // ports a container publishes or exposes on a network: none without bridge networks
+      !f.has("publish") && !f.has("expose") &&
       (!before || c.created < before.created) &&
       (!since || c.created > since.created)
     );

@@ -30,7 +30,7 @@ export function generateName(taken: (name: string) => boolean): string {
   throw new Error("could not generate a free container name");
 }
 
-const VALID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const VALID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/; // (two characters at least, as dockerd's)
 
 /** "/web" or "web" → "web"; dockerd's 400 wording for a bad one. */
 export function validateName(raw: string): string {

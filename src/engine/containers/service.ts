@@ -38,6 +38,8 @@ export interface Deps {
 
 export type Condition = "not-running" | "next-exit" | "removed";
 
+// json-file's format serves "local" too: docker logs reads both the same way.
+const LOG_DRIVERS = ["json-file", "local", "none"];
 const DEFAULT_LOG_SIZE = "10m";
 const DEFAULT_LOG_FILES = "3";
 
@@ -133,6 +135,11 @@ export class ContainerService extends EventEmitter {
     }
     const { config, hostConfig } = validateCreate(body, version);
     if (typeof config.Image !== "string" || config.Image === "") throw badRequest("Config.Image: an image is required");
+    const driver = hostConfig.LogConfig?.Type || "";
+    if (driver && !LOG_DRIVERS.includes(driver)) {
+      throw badRequest(`logger: no log driver named '${driver}' is registered (berthd has ${LOG_DRIVERS.join(", ")})`);
+    }
+    if (hostConfig.Runtime && hostConfig.Runtime !== "berth") throw badRequest(`Unknown runtime specified ${hostConfig.Runtime}`);
     const image = this.deps.images.resolve(config.Image);
     const merged = mergeImageConfig(config, image.config);
     const id = crypto.randomBytes(32).toString("hex");
@@ -194,6 +201,11 @@ export class ContainerService extends EventEmitter {
     await this.serial(c0.id, () => this.startLocked(c0.id));
   }
 
+  /** Does the container keep a log (`docker logs`)? Not with --log-driver none. */
+  logsRead(c: ContainerRecord): boolean {
+    return c.hostConfig.LogConfig?.Type !== "none";
+  }
+
   private logLimits(c: ContainerRecord): { size: number; files: number } {
     const lc = (c.hostConfig.LogConfig?.Config ?? {}) as Record<string, string>;
     const size = lc["max-size"] ?? this.o.logOpts["max-size"] ?? DEFAULT_LOG_SIZE;
@@ -215,7 +227,7 @@ export class ContainerService extends EventEmitter {
     fs.mkdirSync(run, { recursive: true, mode: 0o700 });
     const tty = !!c.config.Tty;
     const paths = {
-      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: this.logPath(id),
+      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: this.logsRead(c) ? this.logPath(id) : undefined,
       attachSocket: `${run}/attach.sock`, consoleSocket: tty ? `${run}/console.sock` : undefined,
     };
     const limits = this.logLimits(c);
@@ -379,7 +391,13 @@ export class ContainerService extends EventEmitter {
   // ---- signals, stop, pause -----------------------------------------------------------------
 
   async kill(ref: string, signal: string | null): Promise<void> {
-    const c = this.find(ref);
+    let c: ContainerRecord;
+    try {
+      c = this.find(ref);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) throw notFound(`Cannot kill container: ${ref}: ${e.message}`);
+      throw e;
+    }
     let sig: number;
     try {
       sig = parseSignal(signal || "KILL");
@@ -390,6 +408,8 @@ export class ContainerService extends EventEmitter {
     await killContainer(this.runtimeRoot, c.id, sig, false).catch((e) => {
       throw new ApiError(500, `Cannot kill container: ${ref}: ${e instanceof BerthError ? e.describe() : e}`);
     });
+    // A frozen process takes SIGKILL only once thawed (cgroup v1's freezer): kill ends a pause.
+    if (sig === 9 && c.state.Paused) await this.unpause(c.id).catch(() => {});
   }
 
   /** Resolves when the current run has ended (or at once if it is not running). */

@@ -1,5 +1,6 @@
 // The init layer: the mount points berthd's default spec needs (containers/spec/mounts.ts) that
-// an image lacks, as one read-only layer per layer stack, shared by every container of it, on
+// an image lacks, and the two files every docker container has (/.dockerenv, /etc/mtab), as
+// one read-only layer per layer stack, shared by every container of it, on
 // top of the image's layers. dockerd makes one such "-init" layer per container; without any,
 // the executor creates the missing points at start, inside the overlay, which copies /etc up
 // into the container's own layer and allocates five or six inodes in it per container, the
@@ -13,14 +14,26 @@
 import fs from "node:fs";
 import crypto from "node:crypto";
 
+type Kind = "dir" | "file" | "symlink";
+interface Entry { path: string; kind: Kind; mode?: number; target?: string }
+
 /** Leaves only; parents are made as needed. dev/pts, dev/shm and the like sit on /dev's tmpfs. */
-export const MOUNT_POINTS: readonly { path: string; kind: "dir" | "file" }[] = [
+export const MOUNT_POINTS: readonly Entry[] = [
   { path: "proc", kind: "dir" },
   { path: "sys", kind: "dir" },
   { path: "dev", kind: "dir" },
   { path: "etc/resolv.conf", kind: "file" },
   { path: "etc/hostname", kind: "file" },
   { path: "etc/hosts", kind: "file" },
+];
+
+/**
+ * Not mount points, but what every container of dockerd's has from its init layer: scripts test
+ * for /.dockerenv to know they run in a container, and tools read /etc/mtab.
+ */
+export const EXTRAS: readonly Entry[] = [
+  { path: ".dockerenv", kind: "file", mode: 0o755 },
+  { path: "etc/mtab", kind: "symlink", target: "/proc/mounts" },
 ];
 
 type Probe = { found: "absent" } | { found: "present"; st: fs.Stats } | { found: "blocked" };
@@ -52,11 +65,11 @@ export function probe(layers: string[], rel: string): Probe {
   return { found: "absent" };
 }
 
-/** The entries to make, parents first: what `layers` lack of MOUNT_POINTS. */
-export function missingEntries(layers: string[]): { path: string; kind: "dir" | "file"; like?: fs.Stats }[] {
-  const out: { path: string; kind: "dir" | "file"; like?: fs.Stats }[] = [];
+/** The entries to make, parents first: what `layers` lack of MOUNT_POINTS and EXTRAS. */
+export function missingEntries(layers: string[]): (Entry & { like?: fs.Stats })[] {
+  const out: (Entry & { like?: fs.Stats })[] = [];
   const planned = new Set<string>();
-  for (const m of MOUNT_POINTS) {
+  for (const m of [...MOUNT_POINTS, ...EXTRAS]) {
     const leaf = probe(layers, m.path);
     if (leaf.found !== "absent") continue;
     const parents: { path: string; like?: fs.Stats }[] = [];
@@ -75,7 +88,7 @@ export function missingEntries(layers: string[]): { path: string; kind: "dir" | 
       out.push({ path: d.path, kind: "dir", like: d.like });
     }
     planned.add(m.path);
-    out.push({ path: m.path, kind: m.kind });
+    out.push({ ...m });
   }
   return out;
 }
@@ -123,7 +136,10 @@ export class InitLayers {
       const dirs: { p: string; like: fs.Stats }[] = [];
       for (const e of entries) {
         const p = `${tmp}/${e.path}`;
-        if (e.kind === "file") fs.writeFileSync(p, "", { mode: 0o644, flag: "wx" });
+        if (e.kind === "file") {
+          fs.writeFileSync(p, "", { mode: e.mode ?? 0o644, flag: "wx" });
+          fs.chmodSync(p, e.mode ?? 0o644); // whatever the daemon's umask
+        } else if (e.kind === "symlink") fs.symlinkSync(e.target!, p);
         else {
           fs.mkdirSync(p, { mode: 0o755 });
           if (e.like) {

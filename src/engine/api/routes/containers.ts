@@ -3,7 +3,7 @@
 import type { Router } from "../router.ts";
 import type { Context } from "../context.ts";
 import type { Engine } from "../../engine.ts";
-import { badRequest } from "../../errors.ts";
+import { ApiError, badRequest } from "../../errors.ts";
 import { inspectContainer, listItem } from "../../containers/inspect.ts";
 import { filterContainers } from "../../containers/list.ts";
 import { AttachSession, UPGRADE_HEADERS, parseDetachKeys } from "../../containers/attach.ts";
@@ -47,7 +47,9 @@ export function register(r: Router, engine: Engine): void {
 
   r.get("/containers/{id}/json", (ctx) => {
     const c = svc.find(ctx.params.id);
-    return inspectContainer(c, engine.inspectContext(c, ctx.flag("size")));
+    const out = inspectContainer(c, engine.inspectContext(c, ctx.flag("size")));
+    // inspect -s: the sizes ps -s shows, at the top level as dockerd puts them
+    return ctx.flag("size") ? engine.sizes(c).then((s) => ({ ...out, SizeRw: s.rw, SizeRootFs: s.rootfs })) : out;
   });
 
   r.post("/containers/{id}/start", async (ctx) => {
@@ -170,20 +172,19 @@ async function logs(engine: Engine, ctx: Context): Promise<void> {
   const c = svc.find(ctx.params.id);
   const stdout = ctx.flag("stdout"), stderr = ctx.flag("stderr");
   if (!stdout && !stderr) throw badRequest("Bad parameters: you must choose at least one stream");
+  if (!svc.logsRead(c)) throw new ApiError(501, "configured logging driver does not support reading");
+  // tail: a count; anything else ("all", garbage) is everything, as dockerd reads it
   const tailQ = ctx.query.get("tail");
-  let tail: number | undefined;
-  if (tailQ && tailQ !== "all") {
-    if (!/^-?\d+$/.test(tailQ)) throw badRequest(`invalid value for tail: ${JSON.stringify(tailQ)}`);
-    tail = Number(tailQ);
-    if (tail < 0) tail = undefined;
-  }
+  const tail = tailQ && /^\d+$/.test(tailQ) ? Number(tailQ) : undefined;
+  // details: the log's attributes before each line; berthd records none, so only the space
+  const details = ctx.flag("details") ? " " : "";
   const opts = { stdout, stderr, since: seconds(ctx, "since"), until: seconds(ctx, "until"), tail };
   const timestamps = ctx.flag("timestamps");
   const tty = !!c.config.Tty;
   const res = ctx.res!;
   res.writeHead(200, {});
   const send = (e: Entry) => {
-    const text = (timestamps ? `${e.time} ` : "") + e.log;
+    const text = (timestamps ? `${e.time} ` : "") + details + e.log;
     const payload = Buffer.from(text);
     res.write(tty ? payload : frame(e.stream === "stderr" ? 2 : 1, payload));
   };

@@ -6,6 +6,7 @@ import * as containers from "./containers.ts";
 import * as images from "./images.ts";
 import * as events from "./events.ts";
 import * as exec from "./exec.ts";
+import * as unsupported from "./unsupported.ts";
 
 export function buildRouter(engine: Engine): Router {
   const r = new Router();
@@ -14,5 +15,6 @@ export function buildRouter(engine: Engine): Router {
   images.register(r, engine);
   events.register(r, engine);
   exec.register(r, engine);
+  unsupported.register(r); // last: a real route of the same path wins
   return r;
 }

@@ -70,13 +70,14 @@ export function resolvConf(o: ResolvInput): string {
   const lines = o.host.split("\n").filter((l, i, a) => !(i === a.length - 1 && l === ""));
   const own = o.networkMode !== "host";
   let out = own ? lines.filter((l) => !LOOPBACK_NS.test(l)) : [...lines];
-  const replace = (re: RegExp, repl: string[]) => {
+  const replace = (re: RegExp, repl: string[], first = false) => {
     const at = out.findIndex((l) => re.test(l));
     out = out.filter((l) => !re.test(l));
-    out.splice(at < 0 ? out.length : at, 0, ...repl);
+    out.splice(at < 0 ? (first ? 0 : out.length) : at, 0, ...repl);
   };
   if (o.dns?.length) replace(/^\s*nameserver\s/, o.dns.map((d) => `nameserver ${d}`));
-  if (o.dnsSearch?.length) replace(/^\s*search\s/, [`search ${o.dnsSearch.join(" ")}`]);
+  // a new search line goes first, where dockerd writes it
+  if (o.dnsSearch?.length) replace(/^\s*search\s/, [`search ${o.dnsSearch.join(" ")}`], true);
   if (o.dnsOptions?.length) replace(/^\s*options\s/, [`options ${o.dnsOptions.join(" ")}`]);
   if (own && !out.some((l) => /^\s*nameserver\s/.test(l))) out.push(...DEFAULT_NS);
   return out.join("\n") + "\n";
