@@ -91,6 +91,7 @@ export class Engine {
     const swept = wired.rootfs.sweep(new Set(containers.list().map((c) => c.id)));
     if (swept.length) log.info(`removed ${swept.length} root filesystem(s) of containers no longer in the store`);
     log.info(`loaded ${containers.list().length} container(s), ${wired.images.count()} image(s)`);
+    containers.restartWithDaemon();
     return engine;
   }
 

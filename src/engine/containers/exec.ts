@@ -39,6 +39,7 @@ export class ExecService {
   create(ref: string, body: Json): { Id: string } {
     const c = this.containers.find(ref);
     if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
+    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
     if (c.state.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
     const cmd = body.Cmd;
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((a) => typeof a !== "string")) throw badRequest("No exec command specified");
@@ -105,6 +106,7 @@ export class ExecService {
     if (e.running || e.exitCode !== null) throw conflict(`Exec command ${id} has already run`);
     const c = this.containers.find(e.containerId);
     if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
+    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
     const tty = o.tty ?? !!e.config.Tty;
     fs.rmSync(e.dir, { recursive: true, force: true });
     fs.mkdirSync(e.dir, { recursive: true, mode: 0o700 });

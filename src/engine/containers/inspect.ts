@@ -136,6 +136,7 @@ export function inspectContainer(c: ContainerRecord, x: InspectContext): Json {
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.state;
   if (s.Status === "removing") return "Removal In Progress";
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Running) {
     const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
     return s.Paused ? `${up} (Paused)` : up;

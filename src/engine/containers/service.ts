@@ -20,6 +20,7 @@ import { cgroupsPathFor, containerFiles } from "./spec/index.ts";
 import { parseSize } from "../daemon/config.ts";
 import { mark } from "../../runtime/trace.ts";
 import { ensureWorkdir } from "../rootfs/workdir.ts";
+import { checkRestartPolicy, Restarts, startsWithDaemon } from "./restart.ts";
 
 export interface ServiceOptions {
   dataRoot: string;
@@ -49,6 +50,7 @@ export class ContainerService extends EventEmitter {
   private store: ContainerStore;
   /** the control connection to each running container's monitor */
   private controls = new Map<string, MonitorConn>();
+  readonly restarts = new Restarts();
   /** serialises operations on one container (start vs stop vs rm racing) */
   private locks = new Map<string, Promise<unknown>>();
   /** Cleanups of removed containers under way (cleanUp), by id. */
@@ -140,6 +142,7 @@ export class ContainerService extends EventEmitter {
       throw badRequest(`logger: no log driver named '${driver}' is registered (berthd has ${LOG_DRIVERS.join(", ")})`);
     }
     if (hostConfig.Runtime && hostConfig.Runtime !== "berth") throw badRequest(`Unknown runtime specified ${hostConfig.Runtime}`);
+    checkRestartPolicy(hostConfig);
     const image = this.deps.images.resolve(config.Image);
     const merged = mergeImageConfig(config, image.config);
     const id = crypto.randomBytes(32).toString("hex");
@@ -198,7 +201,7 @@ export class ContainerService extends EventEmitter {
 
   async start(ref: string): Promise<void> {
     const c0 = this.find(ref);
-    await this.serial(c0.id, () => this.startLocked(c0.id));
+    await this.serial(c0.id, () => this.startLocked(c0.id, true));
   }
 
   /** Does the container keep a log (`docker logs`)? Not with --log-driver none. */
@@ -213,11 +216,16 @@ export class ContainerService extends EventEmitter {
     return { size: size === "-1" ? 0 : parseSize(size, "log-opt max-size"), files: Number(files) || 1 };
   }
 
-  private async startLocked(id: string): Promise<void> {
+  /** `manual`: through the API (resets the restart policy's count and back-off); else the policy's own restart. */
+  private async startLocked(id: string, manual: boolean): Promise<void> {
     const c = this.byId.get(id);
     if (!c) throw notFound(`No such container: ${id}`);
     if (c.state.Paused) throw conflict("cannot start a paused container, try unpause instead");
-    if (c.state.Running) throw notModified();
+    if (c.state.Running && (manual || !c.state.Restarting)) throw notModified();
+    if (manual) {
+      this.restarts.reset(id);
+      c.restartCount = 0;
+    }
     if (c.state.Status === "removing") throw conflict(`container ${id} is marked for removal and cannot be started`);
     mark(`start ${id.slice(0, 12)}: begin`);
     const run = this.runDir(id);
@@ -278,7 +286,7 @@ export class ContainerService extends EventEmitter {
       c.generation++;
       c.state = {
         ...c.state, Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-        Pid: pid, ExitCode: 0, Error: "", StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt,
+        Pid: pid, ExitCode: 0, Error: "", StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt, ManuallyStopped: false,
       };
       this.save(c);
       this.emit("start", c);
@@ -289,6 +297,8 @@ export class ContainerService extends EventEmitter {
       await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
       const message = e instanceof BerthError ? e.describe() : (e as Error).message;
       c.state = { ...c.state, Error: message, ExitCode: /not found|no such file/i.test(message) ? 127 : /permission denied|not executable/i.test(message) ? 126 : 128 };
+      // a restart the policy asked for that failed: the container stays down
+      if (c.state.Restarting) c.state = { ...c.state, Status: "exited", Running: false, Restarting: false, FinishedAt: new Date().toISOString() };
       this.save(c);
       this.emit("start-failed", c);
       if (c.hostConfig.AutoRemove) await this.removeLocked(id).catch(() => {});
@@ -345,13 +355,23 @@ export class ContainerService extends EventEmitter {
     // the init left behind are killed before the container counts as exited.
     const ownPidNs = c.hostConfig.PidMode !== "host";
     if (!ownPidNs) await cleanUpRuntime();
+    const ended = finishedAt ?? new Date().toISOString();
+    const delay = this.restarts.afterExit(c, code, Date.parse(ended) - Date.parse(c.state.StartedAt));
     c.state = {
-      ...c.state, Status: "exited", Running: false, Paused: false, Restarting: false, Pid: 0,
-      ExitCode: code, Error: error, FinishedAt: finishedAt ?? new Date().toISOString(), OOMKilled: c.state.OOMKilled,
+      ...c.state, Status: delay === undefined ? "exited" : "restarting", Running: delay !== undefined, Paused: false,
+      Restarting: delay !== undefined, Pid: 0, ExitCode: code, Error: error, FinishedAt: ended, OOMKilled: c.state.OOMKilled,
     };
+    if (delay !== undefined) c.restartCount++;
     this.save(c);
     this.emit("exit", c);
     mark("exit: recorded");
+    if (delay !== undefined) {
+      await cleanUpRuntime();
+      this.restarts.schedule(c.id, delay, () => {
+        this.serial(c.id, () => this.startLocked(c.id, false)).catch((e) => log.warn(`restarting ${c.id}: ${(e as Error).message}`));
+      });
+      return;
+    }
     if (c.hostConfig.AutoRemove) {
       await this.removeLocked(c.id).catch((e) => log.warn(`auto-removing ${c.id}: ${(e as Error).message}`));
     } else if (ownPidNs) await cleanUpRuntime();
@@ -405,11 +425,30 @@ export class ContainerService extends EventEmitter {
       throw badRequest(`Invalid signal: ${signal}`);
     }
     if (!c.state.Running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
+    // As dockerd: any kill counts as a stop by hand; the stop signal (or SIGKILL) also ends the restart policy's say
+    const stops = sig === 9 || !c.config.StopSignal || safeSignal(c.config.StopSignal) === sig;
+    if (this.stoppedByHand(c, stops)) return;
     await killContainer(this.runtimeRoot, c.id, sig, false).catch((e) => {
       throw new ApiError(500, `Cannot kill container: ${ref}: ${e instanceof BerthError ? e.describe() : e}`);
     });
     // A frozen process takes SIGKILL only once thawed (cgroup v1's freezer): kill ends a pause.
     if (sig === 9 && c.state.Paused) await this.unpause(c.id).catch(() => {});
+  }
+
+  /**
+   * A stop or kill through the API: remembered (unless-stopped), and with `cancel` no restart
+   * follows. True when the container was only waiting to restart: it is now simply exited.
+   */
+  private stoppedByHand(c: ContainerRecord, cancel: boolean): boolean {
+    const wasPending = cancel && this.restarts.cancel(c.id);
+    c.state = { ...c.state, ManuallyStopped: true };
+    if (c.state.Restarting && (wasPending || cancel)) {
+      c.state = { ...c.state, Status: "exited", Running: false, Restarting: false };
+      this.save(c);
+      return true;
+    }
+    this.store.saveState(c);
+    return false;
   }
 
   /** Resolves when the current run has ended (or at once if it is not running). */
@@ -428,6 +467,7 @@ export class ContainerService extends EventEmitter {
   async stop(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
     const c = this.find(ref);
     if (!c.state.Running) throw notModified();
+    if (this.stoppedByHand(c, true)) return;
     const stopSignal = signal || c.config.StopSignal || "SIGTERM";
     let sig: number;
     try {
@@ -456,6 +496,7 @@ export class ContainerService extends EventEmitter {
   async pause(ref: string): Promise<void> {
     const c = this.find(ref);
     if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
+    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
     if (c.state.Paused) throw conflict(`Container ${c.id} is already paused`);
     try {
       pauseContainer(this.runtimeRoot, c.id);
@@ -523,7 +564,7 @@ export class ContainerService extends EventEmitter {
   async remove(ref: string, o: { force: boolean; volumes: boolean }): Promise<void> {
     const c = this.find(ref);
     if (c.state.Running && !o.force) {
-      const what = c.state.Paused ? "paused" : "running";
+      const what = c.state.Paused ? "paused" : c.state.Restarting ? "restarting" : "running";
       throw conflict(`You cannot remove a ${what} container ${c.id}. ${c.state.Paused ? "Unpause and then stop" : "Stop"} the container before attempting removal or force remove`);
     }
     if (c.state.Status === "removing" && !o.force) throw conflict(`removal of container ${c.id} is already in progress`);
@@ -542,6 +583,8 @@ export class ContainerService extends EventEmitter {
     if (!c) return;
     this.controls.get(id)?.close();
     this.controls.delete(id);
+    this.restarts.forget(id);
+    if (c.state.Restarting) c.state = { ...c.state, Running: false, Restarting: false, Status: "exited" };
     if (c.state.Running) {
       c.state = { ...c.state, Status: "removing" };
       this.store.saveState(c);
@@ -603,7 +646,7 @@ export class ContainerService extends EventEmitter {
 
   /** The attach socket of a running container's monitor, or undefined when it is not running. */
   attachSocket(c: ContainerRecord): string | undefined {
-    return c.state.Running ? `${this.runDir(c.id)}/attach.sock` : undefined;
+    return c.state.Running && !c.state.Restarting ? `${this.runDir(c.id)}/attach.sock` : undefined;
   }
 
   connectMonitor(socket: string): Promise<MonitorConn> {
@@ -612,7 +655,28 @@ export class ContainerService extends EventEmitter {
 
   /** Closes monitor connections; the containers keep running. */
   close(): void {
+    this.restarts.stopAll();
     for (const conn of this.controls.values()) conn.close();
     this.controls.clear();
+  }
+
+  /**
+   * At daemon start, after reconcile: the stopped containers their restart policy brings back
+   * (always, unless-stopped unless stopped by hand, on-failure after a failure), in the background.
+   */
+  restartWithDaemon(): void {
+    for (const c of this.byId.values()) {
+      if (!startsWithDaemon(c)) continue;
+      log.info(`starting container ${c.id.slice(0, 12)} (restart policy ${c.hostConfig.RestartPolicy?.Name})`);
+      this.serial(c.id, () => this.startLocked(c.id, true)).catch((e) => log.warn(`starting ${c.id} for its restart policy: ${(e as Error).message}`));
+    }
+  }
+}
+
+function safeSignal(s: string): number | undefined {
+  try {
+    return parseSignal(s);
+  } catch {
+    return undefined;
   }
 }

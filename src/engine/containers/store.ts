@@ -15,6 +15,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** stopped or killed through the API since its last start (not shown: dockerd keeps it beside the state) */
+  ManuallyStopped?: boolean;
 }
 
 export type Json = Record<string, any>;
