@@ -112,3 +112,17 @@ export function startsWithDaemon(c: ContainerRecord): boolean {
   if (c.state.Running || c.state.StartedAt === "0001-01-01T00:00:00Z") return false;
   return wants(c, c.state.ExitCode); // (always: even after a stop through the API)
 }
+
+/**
+ * Any kill through the API counts as a stop by hand (unless-stopped remembers it); the
+ * container's stop signal, or SIGKILL, also ends the policy's say until the next start, as in
+ * dockerd (so `docker kill -s HUP` of a daemon with STOPSIGNAL TERM does not).
+ */
+export function killEndsPolicy(c: ContainerRecord, sig: number, parse: (s: string) => number): boolean {
+  if (sig === 9 || !c.config.StopSignal) return true;
+  try {
+    return parse(c.config.StopSignal) === sig;
+  } catch {
+    return true;
+  }
+}

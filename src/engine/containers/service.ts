@@ -16,11 +16,12 @@ import { generateName, validateName } from "./names.ts";
 import { ContainerStore, initialState, type ContainerRecord, type Json } from "./store.ts";
 import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder } from "./deps.ts";
 import { mergeImageConfig, validateCreate } from "./config.ts";
-import { cgroupsPathFor, containerFiles } from "./spec/index.ts";
-import { parseSize } from "../daemon/config.ts";
+import { cgroupsPathFor, writeContainerFiles } from "./spec/index.ts";
 import { mark } from "../../runtime/trace.ts";
 import { ensureWorkdir } from "../rootfs/workdir.ts";
-import { checkRestartPolicy, Restarts, startsWithDaemon } from "./restart.ts";
+import { checkRestartPolicy, killEndsPolicy, Restarts, startsWithDaemon } from "./restart.ts";
+import { checkLogDriver, logLimits, logsRead } from "./logopts.ts";
+import { waitFor, type Condition, type WaitResult } from "./wait.ts";
 
 export interface ServiceOptions {
   dataRoot: string;
@@ -37,12 +38,7 @@ export interface Deps {
   monitor: MonitorApi;
 }
 
-export type Condition = "not-running" | "next-exit" | "removed";
-
-// json-file's format serves "local" too: docker logs reads both the same way.
-const LOG_DRIVERS = ["json-file", "local", "none"];
-const DEFAULT_LOG_SIZE = "10m";
-const DEFAULT_LOG_FILES = "3";
+export type { Condition } from "./wait.ts";
 
 /** Events: "start"(c), "exit"(c), "destroy"(c), "create"(c), "state"(c). */
 export class ContainerService extends EventEmitter {
@@ -137,10 +133,7 @@ export class ContainerService extends EventEmitter {
     }
     const { config, hostConfig } = validateCreate(body, version);
     if (typeof config.Image !== "string" || config.Image === "") throw badRequest("Config.Image: an image is required");
-    const driver = hostConfig.LogConfig?.Type || "";
-    if (driver && !LOG_DRIVERS.includes(driver)) {
-      throw badRequest(`logger: no log driver named '${driver}' is registered (berthd has ${LOG_DRIVERS.join(", ")})`);
-    }
+    checkLogDriver(hostConfig);
     if (hostConfig.Runtime && hostConfig.Runtime !== "berth") throw badRequest(`Unknown runtime specified ${hostConfig.Runtime}`);
     checkRestartPolicy(hostConfig);
     const image = this.deps.images.resolve(config.Image);
@@ -164,17 +157,7 @@ export class ContainerService extends EventEmitter {
     const dir = this.dir(id);
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
-      const read = (p: string) => {
-        try {
-          return fs.readFileSync(p, "utf8");
-        } catch {
-          return "";
-        }
-      };
-      const files = containerFiles({ hostConfig, hostname: dry.hostname, hostHosts: read("/etc/hosts"), hostResolvConf: read("/etc/resolv.conf") });
-      fs.writeFileSync(`${dir}/hostname`, files.hostname);
-      fs.writeFileSync(`${dir}/hosts`, files.hosts);
-      fs.writeFileSync(`${dir}/resolv.conf`, files.resolvConf);
+      writeContainerFiles(dir, hostConfig, dry.hostname);
       for (const d of dry.mkdirs ?? []) fs.mkdirSync(d, { recursive: true });
       mark("create: files written");
       await this.deps.rootfs.prepare(id, image.id);
@@ -206,14 +189,7 @@ export class ContainerService extends EventEmitter {
 
   /** Does the container keep a log (`docker logs`)? Not with --log-driver none. */
   logsRead(c: ContainerRecord): boolean {
-    return c.hostConfig.LogConfig?.Type !== "none";
-  }
-
-  private logLimits(c: ContainerRecord): { size: number; files: number } {
-    const lc = (c.hostConfig.LogConfig?.Config ?? {}) as Record<string, string>;
-    const size = lc["max-size"] ?? this.o.logOpts["max-size"] ?? DEFAULT_LOG_SIZE;
-    const files = lc["max-file"] ?? this.o.logOpts["max-file"] ?? DEFAULT_LOG_FILES;
-    return { size: size === "-1" ? 0 : parseSize(size, "log-opt max-size"), files: Number(files) || 1 };
+    return logsRead(c);
   }
 
   /** `manual`: through the API (resets the restart policy's count and back-off); else the policy's own restart. */
@@ -235,10 +211,10 @@ export class ContainerService extends EventEmitter {
     fs.mkdirSync(run, { recursive: true, mode: 0o700 });
     const tty = !!c.config.Tty;
     const paths = {
-      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: this.logsRead(c) ? this.logPath(id) : undefined,
+      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: logsRead(c) ? this.logPath(id) : undefined,
       attachSocket: `${run}/attach.sock`, consoleSocket: tty ? `${run}/console.sock` : undefined,
     };
-    const limits = this.logLimits(c);
+    const limits = logLimits(c, this.o.logOpts);
     try {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
@@ -425,9 +401,7 @@ export class ContainerService extends EventEmitter {
       throw badRequest(`Invalid signal: ${signal}`);
     }
     if (!c.state.Running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
-    // As dockerd: any kill counts as a stop by hand; the stop signal (or SIGKILL) also ends the restart policy's say
-    const stops = sig === 9 || !c.config.StopSignal || safeSignal(c.config.StopSignal) === sig;
-    if (this.stoppedByHand(c, stops)) return;
+    if (this.stoppedByHand(c, killEndsPolicy(c, sig, parseSignal))) return;
     await killContainer(this.runtimeRoot, c.id, sig, false).catch((e) => {
       throw new ApiError(500, `Cannot kill container: ${ref}: ${e instanceof BerthError ? e.describe() : e}`);
     });
@@ -523,42 +497,9 @@ export class ContainerService extends EventEmitter {
 
   // ---- wait, remove, rename -----------------------------------------------------------------
 
-  /**
-   * POST /containers/{id}/wait, as dockerd answers it: not-running at once unless running (with
-   * the error of a failed start); next-exit at the next exit, which a failed start is not (the
-   * wait stays, as `docker run` expects); removed when the container is gone. Removal answers
-   * every wait, without an error.
-   */
-  async wait(ref: string, condition: Condition, cancelled: () => boolean): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
-    const c = this.find(ref);
-    const result = (x: ContainerRecord) => ({ StatusCode: x.state.ExitCode, Error: x.state.Error && !x.state.Running ? { Message: x.state.Error } : null });
-    if (condition === "not-running" && !c.state.Running) return result(c);
-    return new Promise((resolve) => {
-      const cleanup = () => {
-        this.off("exit", onExit);
-        this.off("destroy", onDestroy);
-        clearInterval(poll);
-      };
-      const onExit = (x: ContainerRecord) => {
-        if (x.id !== c.id || condition === "removed") return;
-        cleanup();
-        resolve(result(x));
-      };
-      const onDestroy = (x: ContainerRecord) => {
-        if (x.id !== c.id) return;
-        cleanup();
-        resolve({ StatusCode: x.state.ExitCode, Error: null });
-      };
-      // A client that goes away stops waiting (docker run -d drops its wait).
-      const poll = setInterval(() => {
-        if (cancelled()) {
-          cleanup();
-          resolve(result(c));
-        }
-      }, 500);
-      this.on("exit", onExit);
-      this.on("destroy", onDestroy);
-    });
+  /** POST /containers/{id}/wait (wait.ts). */
+  wait(ref: string, condition: Condition, cancelled: () => boolean): Promise<WaitResult> {
+    return waitFor(this, this.find(ref), condition, cancelled);
   }
 
   async remove(ref: string, o: { force: boolean; volumes: boolean }): Promise<void> {
@@ -670,13 +611,5 @@ export class ContainerService extends EventEmitter {
       log.info(`starting container ${c.id.slice(0, 12)} (restart policy ${c.hostConfig.RestartPolicy?.Name})`);
       this.serial(c.id, () => this.startLocked(c.id, true)).catch((e) => log.warn(`starting ${c.id} for its restart policy: ${(e as Error).message}`));
     }
-  }
-}
-
-function safeSignal(s: string): number | undefined {
-  try {
-    return parseSignal(s);
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,7 @@
 // The three files docker writes per container and bind-mounts over the image's: /etc/hostname,
 // /etc/hosts and /etc/resolv.conf. Pure text in, text out; the lead writes them.
 import { badRequest } from "../../errors.ts";
+import fs from "node:fs";
 
 const LOCALHOST = [
   "127.0.0.1\tlocalhost",
@@ -101,4 +102,19 @@ export function containerFiles(o: ContainerFilesInput): { hosts: string; hostnam
     hostname: hostnameFile(o.hostname),
     resolvConf: resolvConf({ host: o.hostResolvConf, networkMode, dns: hc.Dns, dnsSearch: hc.DnsSearch, dnsOptions: hc.DnsOptions }),
   };
+}
+
+/** Writes a new container's hostname, hosts and resolv.conf into `dir`, from the host's files. */
+export function writeContainerFiles(dir: string, hostConfig: Record<string, any>, hostname: string): void {
+  const read = (p: string) => {
+    try {
+      return fs.readFileSync(p, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const files = containerFiles({ hostConfig, hostname, hostHosts: read("/etc/hosts"), hostResolvConf: read("/etc/resolv.conf") });
+  fs.writeFileSync(`${dir}/hostname`, files.hostname);
+  fs.writeFileSync(`${dir}/hosts`, files.hosts);
+  fs.writeFileSync(`${dir}/resolv.conf`, files.resolvConf);
 }

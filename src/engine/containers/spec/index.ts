@@ -14,7 +14,7 @@ import { MASKED_PATHS, READONLY_PATHS, parseSecurityOpts, seccompFor } from "./s
 import type { Json, SpecInput, SpecOutput } from "./types.ts";
 
 export type { HostAccess, HostDevice, SpecInput, SpecOutput } from "./types.ts";
-export { containerFiles, hostnameFile, hostsFile, parseExtraHosts, resolvConf } from "./files.ts";
+export { containerFiles, hostnameFile, hostsFile, parseExtraHosts, resolvConf, writeContainerFiles } from "./files.ts";
 export { realHost } from "./host.ts";
 
 export const OCI_VERSION = "1.0.2-dev";
