@@ -14,12 +14,14 @@ import type { DaemonConfig } from "./daemon/config.ts";
 import * as log from "./log.ts";
 import { openImages, type Images } from "./images/wiring.ts";
 import { ExecService } from "./containers/exec.ts";
+import { HealthChecks } from "./containers/health.ts";
 
 export class Engine {
   readonly events = new EventBus();
   /** attach sessions waiting for their container to start */
   private waiting = new Map<string, Set<AttachSession>>();
   readonly execs: ExecService;
+  readonly health: HealthChecks;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -52,6 +54,14 @@ export class Engine {
     containers.on("pause", pub("pause"));
     containers.on("unpause", pub("unpause"));
     containers.on("rename", pub("rename"));
+    this.health = new HealthChecks({
+      probe: (c, cmd, timeoutMs) => this.execs.probe(c, cmd, timeoutMs),
+      changed: (c) => containers.persist(c),
+      event: (c, status) => this.events.publish("container", `health_status: ${status}`, c.id, attrs(c)),
+    });
+    containers.on("start", (c: ContainerRecord) => this.health.start(c));
+    containers.on("exit", (c: ContainerRecord) => this.health.stop(c));
+    containers.on("destroy", (c: ContainerRecord) => this.health.stop(c, false));
   }
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -87,6 +97,8 @@ export class Engine {
     const engine = new Engine(config, db, id, wired.images, containers, wired.monitor);
     wired.images.service.onEvent = (e) => engine.events.publish("image", e.Action, e.id, e.name ? { name: e.name } : {});
     await containers.reconcile();
+    // checks of the containers still running from before (as dockerd: back to "starting")
+    for (const c of containers.list()) if (c.state.Running && !c.state.Restarting) engine.health.start(c);
     await containers.drain(); // removals a previous berthd did not finish
     const swept = wired.rootfs.sweep(new Set(containers.list().map((c) => c.id)));
     if (swept.length) log.info(`removed ${swept.length} root filesystem(s) of containers no longer in the store`);
@@ -150,6 +162,7 @@ export class Engine {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
+    this.health.stopAll();
     this.containers.close();
     this.db.close();
   }

@@ -5,6 +5,7 @@
 import { badRequest } from "../errors.ts";
 import type { Json } from "./store.ts";
 import { checkConfig, checkHostConfig } from "./spec/fields.ts";
+import { mergeHealthcheck } from "./health.ts";
 
 // The Config fields docker keeps (and shows in inspect); anything else in the body is ignored.
 const CONFIG_KEYS = [
@@ -59,6 +60,8 @@ export function mergeImageConfig(config: Json, image: Json): Json {
   out.Volumes = config.Volumes ?? image.Volumes ?? null;
   out.ExposedPorts = config.ExposedPorts ?? image.ExposedPorts;
   if (!out.StopSignal && image.StopSignal) out.StopSignal = image.StopSignal;
+  const health = mergeHealthcheck(config, image);
+  if (health) out.Healthcheck = health;
   for (const k of ["Hostname", "Domainname"]) out[k] = config[k] ?? "";
   for (const k of ["AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"]) out[k] = !!config[k];
   if (!out.Cmd?.length && !out.Entrypoint?.length) throw badRequest("No command specified");

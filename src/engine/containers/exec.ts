@@ -13,6 +13,7 @@ import type { ContainerRecord, Json } from "./store.ts";
 import { AttachSession } from "./attach.ts";
 import { resolveUser } from "./spec/process.ts";
 import { realHost } from "./spec/host.ts";
+import { readAll } from "../logs/jsonfile.ts";
 
 export interface ExecInstance {
   id: string;
@@ -74,9 +75,8 @@ export class ExecService {
   }
 
   /** The process to run: the container's, with the exec's command, env, user, cwd, tty. */
-  private process(c: ContainerRecord, e: ExecInstance, tty: boolean): Process {
+  private process(c: ContainerRecord, cfg: Json, tty: boolean): Process {
     const base = savedSpec(this.containers.runtimeRoot, c.id).process!;
-    const cfg = e.config;
     const env = new Map<string, string>();
     for (const kv of [...(base.env ?? []), ...((cfg.Env ?? []) as string[])]) {
       const i = kv.indexOf("=");
@@ -118,7 +118,7 @@ export class ExecService {
     e.running = true;
     try {
       await execInContainer({
-        root: this.containers.runtimeRoot, id: c.id, process: this.process(c, e, tty), detach: true,
+        root: this.containers.runtimeRoot, id: c.id, process: this.process(c, e.config, tty), detach: true,
         pidFile: paths.pidFile, consoleSocket: paths.consoleSocket, wrap, executorFd: this.monitor.executorFd,
         spawnWrapper: this.monitor.spawner?.(),
       } as Parameters<typeof execInContainer>[0]);
@@ -157,6 +157,51 @@ export class ExecService {
         return;
       }
       throw new ApiError(500, `OCI runtime exec failed: ${message}`);
+    }
+  }
+
+  /**
+   * A health probe (health.ts): `cmd` run in the container as its own process runs, stdout and
+   * stderr kept by a monitor's log, the first 4096 bytes returned (as dockerd keeps them); the
+   * process is killed at the timeout. Not an exec instance: `docker inspect` lists none for it.
+   */
+  async probe(c: ContainerRecord, cmd: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const dir = `${this.containers.runDir(c.id)}/h${crypto.randomBytes(4).toString("hex")}`;
+    const paths = { exitFile: `${dir}/exit.json`, pidFile: `${dir}/pid`, logFile: `${dir}/out.log`, attachSocket: `${dir}/attach.sock` };
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      // (wait-attach: the monitor holds on until this side listens, so a quick probe is not missed)
+      const wrap = this.monitor.args({ ...paths, logMaxSize: 1 << 20, logMaxFiles: 1, stdin: false, stdinOnce: false, waitAttach: true });
+      await execInContainer({
+        root: this.containers.runtimeRoot, id: c.id, process: this.process(c, { Cmd: cmd }, false), detach: true,
+        pidFile: paths.pidFile, wrap, executorFd: this.monitor.executorFd, spawnWrapper: this.monitor.spawner?.(),
+      } as Parameters<typeof execInContainer>[0]);
+      const pid = Number(fs.readFileSync(paths.pidFile, "utf8")) || 0;
+      const conn = await this.monitor.connect(paths.attachSocket);
+      const ended = new Promise<void>((resolve) => {
+        conn.onFrame((type) => type === 3 && resolve());
+        conn.onClose(() => resolve());
+      });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try { process.kill(pid, "SIGKILL"); } catch { /* gone meanwhile */ }
+      }, timeoutMs);
+      await ended;
+      clearTimeout(timer);
+      conn.close();
+      if (timedOut) return { exitCode: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
+      let exit = this.monitor.readExit(paths.exitFile);
+      for (let i = 0; i < 50 && !exit; i++) {
+        await Bun.sleep(10); // the socket can close a moment before the file is renamed into place
+        exit = this.monitor.readExit(paths.exitFile);
+      }
+      const output = readAll(paths.logFile, { stdout: true, stderr: true }).entries.map((x) => x.log).join("");
+      return { exitCode: exit?.exitCode ?? -1, output: Buffer.from(output).subarray(0, 4096).toString() };
+    } catch (err) {
+      return { exitCode: -1, output: err instanceof BerthError ? err.describe() : (err as Error).message };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 

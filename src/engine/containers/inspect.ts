@@ -92,6 +92,7 @@ export function inspectContainer(c: ContainerRecord, x: InspectContext): Json {
       Status: s.Status === "removing" ? "removing" : s.Status, Running: s.Running, Paused: s.Paused, Restarting: s.Restarting,
       OOMKilled: s.OOMKilled, Dead: s.Dead, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error,
       StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: `${x.dataDir}/resolv.conf`,
@@ -120,6 +121,7 @@ export function inspectContainer(c: ContainerRecord, x: InspectContext): Json {
       Env: c.config.Env?.length ? c.config.Env : null, Cmd: c.config.Cmd ?? null, Image: c.imageRef,
       Volumes: c.config.Volumes && Object.keys(c.config.Volumes).length ? c.config.Volumes : null, WorkingDir: c.config.WorkingDir ?? "", Entrypoint: c.config.Entrypoint ?? null,
       OnBuild: null, Labels: c.config.Labels ?? {},
+      ...(c.config.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
       ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
       ...(typeof c.config.StopTimeout === "number" ? { StopTimeout: c.config.StopTimeout } : {}),
     },
@@ -139,7 +141,9 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Running) {
     const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
+    if (s.Paused) return `${up} (Paused)`;
+    if (s.Health) return `${up} (${s.Health.Status === "starting" ? "health: starting" : s.Health.Status})`;
+    return up;
   }
   if (s.FinishedAt === ZERO_TIME || s.StartedAt === ZERO_TIME) return "Created";
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;

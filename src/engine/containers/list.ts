@@ -59,7 +59,7 @@ export function filterContainers(list: ContainerRecord[], q: ListQuery): Contain
       any("ancestor", (v) => q.isAncestor(c, v)) &&
       any("network", (v) => networkMode(c) === v) &&
       any("volume", (v) => mountsOf(c).some((m) => m.Source === v || m.Destination === v)) &&
-      any("health", (v) => v === "none") &&
+      any("health", (v) => v === (c.state.Health?.Status ?? "none")) &&
       any("is-task", (v) => v === "false") &&
       // ports a container publishes or exposes on a network: none without bridge networks
       !f.has("publish") && !f.has("expose") &&

@@ -22,6 +22,7 @@ import { ensureWorkdir } from "../rootfs/workdir.ts";
 import { checkRestartPolicy, killEndsPolicy, Restarts, startsWithDaemon } from "./restart.ts";
 import { checkLogDriver, logLimits, logsRead } from "./logopts.ts";
 import { waitFor, type Condition, type WaitResult } from "./wait.ts";
+import { validateHealthcheck } from "./health.ts";
 
 export interface ServiceOptions {
   dataRoot: string;
@@ -123,6 +124,11 @@ export class ContainerService extends EventEmitter {
     this.emit("state", c);
   }
 
+  /** For the engine's parts that change a container's state beside the service (health checks). */
+  persist(c: ContainerRecord): void {
+    if (this.byId.get(c.id) === c) this.save(c);
+  }
+
   // ---- create -------------------------------------------------------------------------------
 
   async create(nameParam: string | null, body: Json, version: string): Promise<{ Id: string; Warnings: string[] }> {
@@ -136,6 +142,7 @@ export class ContainerService extends EventEmitter {
     checkLogDriver(hostConfig);
     if (hostConfig.Runtime && hostConfig.Runtime !== "berth") throw badRequest(`Unknown runtime specified ${hostConfig.Runtime}`);
     checkRestartPolicy(hostConfig);
+    validateHealthcheck(config);
     const image = this.deps.images.resolve(config.Image);
     const merged = mergeImageConfig(config, image.config);
     const id = crypto.randomBytes(32).toString("hex");

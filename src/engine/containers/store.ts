@@ -2,6 +2,7 @@
 // the State as last known. Names are a UNIQUE column, so two creates racing for one name cannot
 // both win. Every write is one statement or one transaction.
 import type { Database } from "bun:sqlite";
+import type { HealthState } from "./health.ts";
 
 export interface ContainerState {
   Status: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
@@ -17,6 +18,8 @@ export interface ContainerState {
   FinishedAt: string;
   /** stopped or killed through the API since its last start (not shown: dockerd keeps it beside the state) */
   ManuallyStopped?: boolean;
+  /** with a health check only (health.ts) */
+  Health?: HealthState;
 }
 
 export type Json = Record<string, any>;
