@@ -15,6 +15,7 @@ import * as log from "./log.ts";
 import { openImages, type Images } from "./images/wiring.ts";
 import { ExecService } from "./containers/exec.ts";
 import { HealthChecks } from "./containers/health.ts";
+import { startsWithDaemon } from "./containers/restart.ts";
 
 export class Engine {
   readonly events = new EventBus();
@@ -103,7 +104,12 @@ export class Engine {
     const swept = wired.rootfs.sweep(new Set(containers.list().map((c) => c.id)));
     if (swept.length) log.info(`removed ${swept.length} root filesystem(s) of containers no longer in the store`);
     log.info(`loaded ${containers.list().length} container(s), ${wired.images.count()} image(s)`);
-    containers.restartWithDaemon();
+    // the stopped containers their restart policy brings back with the daemon, in the background
+    for (const c of containers.list()) {
+      if (!startsWithDaemon(c)) continue;
+      log.info(`starting container ${c.id.slice(0, 12)} (restart policy ${c.hostConfig.RestartPolicy?.Name})`);
+      containers.start(c.id).catch((e) => log.warn(`starting ${c.id} for its restart policy: ${(e as Error).message}`));
+    }
     return engine;
   }
 

@@ -19,7 +19,7 @@ import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, writeContainerFiles } from "./spec/index.ts";
 import { mark } from "../../runtime/trace.ts";
 import { ensureWorkdir } from "../rootfs/workdir.ts";
-import { checkRestartPolicy, killEndsPolicy, Restarts, startsWithDaemon } from "./restart.ts";
+import { checkRestartPolicy, killEndsPolicy, Restarts } from "./restart.ts";
 import { checkLogDriver, logLimits, logsRead } from "./logopts.ts";
 import { waitFor, type Condition, type WaitResult } from "./wait.ts";
 import { validateHealthcheck } from "./health.ts";
@@ -606,17 +606,5 @@ export class ContainerService extends EventEmitter {
     this.restarts.stopAll();
     for (const conn of this.controls.values()) conn.close();
     this.controls.clear();
-  }
-
-  /**
-   * At daemon start, after reconcile: the stopped containers their restart policy brings back
-   * (always, unless-stopped unless stopped by hand, on-failure after a failure), in the background.
-   */
-  restartWithDaemon(): void {
-    for (const c of this.byId.values()) {
-      if (!startsWithDaemon(c)) continue;
-      log.info(`starting container ${c.id.slice(0, 12)} (restart policy ${c.hostConfig.RestartPolicy?.Name})`);
-      this.serial(c.id, () => this.startLocked(c.id, true)).catch((e) => log.warn(`starting ${c.id} for its restart policy: ${(e as Error).message}`));
-    }
   }
 }
