@@ -21,3 +21,8 @@ cd ../spawner
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
   -o berth-spawner.tmp spawner.c
 mv berth-spawner.tmp berth-spawner
+cd ../init
+# `docker run --init`'s init (init.c), mounted into containers, so static above all.
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
+  -o berth-init.tmp init.c
+mv berth-init.tmp berth-init

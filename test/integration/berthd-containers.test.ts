@@ -238,6 +238,17 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
     expect((await docker("top", "nosuch")).stderr).toContain("docker top is not supported by berthd yet");
   });
 
+  it("--init: the init runs the command as pid 1's child, passes signals on and the exit status back", async () => {
+    const r = await docker("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/comm; exit 5");
+    expect([r.code, r.stdout]).toEqual([5, "docker-init\n"]);
+    await docker("run", "-d", "--init", "--name", "inited", "busybox", "sleep", "60");
+    expect((await docker("inspect", "-f", "{{.Path}} {{.Args}}", "inited")).stdout.trim()).toBe("sleep [60]");
+    // without an init, sleep as pid 1 ignores SIGTERM and stop ends with SIGKILL (137)
+    await docker("stop", "-t", "20", "inited");
+    expect((await docker("inspect", "-f", "{{.State.ExitCode}}", "inited")).stdout.trim()).toBe("143");
+    await docker("rm", "inited");
+  });
+
   it("an unknown network: created, then a 404 at start (not a pull of the image)", async () => {
     const r = await docker("run", "--rm", "--network", "nosuchnet", "busybox", "true");
     expect(r.code).toBe(125);

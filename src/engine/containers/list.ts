@@ -1,5 +1,5 @@
 // GET /containers/json: `docker ps` with -a, -n, -l, -s and every --filter the CLI sends.
-import { badRequest } from "../errors.ts";
+import { badRequest, notFound } from "../errors.ts";
 import { networkMode, mountsOf } from "./inspect.ts";
 import type { ContainerRecord } from "./store.ts";
 
@@ -40,7 +40,7 @@ export function filterContainers(list: ContainerRecord[], q: ListQuery): Contain
   const sinceRef = f.get("since")?.[0];
   const resolveRef = (r: string) => {
     const c = q.find(r);
-    if (!c) throw badRequest(`No such container: ${r}`);
+    if (!c) throw notFound(`no such container ${r}`); // (dockerd's words here)
     return c;
   };
   const before = beforeRef ? resolveRef(beforeRef) : undefined;

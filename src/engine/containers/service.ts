@@ -155,7 +155,7 @@ export class ContainerService extends EventEmitter {
     });
     warnings.push(...dry.warnings);
     mark("create: spec checked");
-    const args = dry.spec.process?.args ?? [];
+    const args = (dry.spec.process?.args ?? []).slice(dry.init ? 2 : 0); // Path and Args: the command, not the init
     const rec: ContainerRecord = {
       id, name, created: new Date().toISOString(), imageRef: config.Image, imageId: image.id,
       config: merged, hostConfig, state: initialState(), restartCount: 0,
@@ -581,7 +581,7 @@ export class ContainerService extends EventEmitter {
     if (name === c.name) throw conflict(`Renaming a container with the same name as its current name`);
     const other = [...this.byId.values()].find((x) => x.name === name);
     if (other || !this.store.rename(c.id, name)) {
-      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other?.id ?? "?"}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${other?.id ?? "?"}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     c.name = name;
     this.emit("rename", c);

@@ -7,6 +7,7 @@ import { ImageService, type DeleteItem } from "./service.ts";
 import { RootfsManager } from "../rootfs/index.ts";
 import { makeSpecBuilder } from "../containers/spec/index.ts";
 import { monitorApi } from "../monitor/api.ts";
+import { nativeProgram } from "../../runtime/executor/launch.ts";
 import type { ImageSource, MonitorApi, RootfsManager as RootfsDeps, SpecBuilder } from "../containers/deps.ts";
 import type { DaemonConfig } from "../daemon/config.ts";
 import type { Json } from "../containers/store.ts";
@@ -125,5 +126,6 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
     /** root filesystems of containers the store no longer has (a crash between the two) */
     sweep: (keep: Set<string>) => roots.sweep(keep),
   };
-  return { images, rootfs, buildSpec: makeSpecBuilder({ bridgeAs: "none-quiet" }), monitor: monitorApi };
+  const initPath = nativeProgram("init/berth-init", "BERTH_INIT");
+  return { images, rootfs, buildSpec: makeSpecBuilder({ bridgeAs: "none-quiet", initPath }), monitor: monitorApi };
 }

@@ -78,7 +78,7 @@ function info(engine: Engine) {
     Name: os.hostname(), Labels: [], ExperimentalBuild: false, ServerVersion: ENGINE_VERSION,
     Runtimes: { berth: { path: "berth (in process)" } }, DefaultRuntime: "berth",
     Swarm: { NodeID: "", NodeAddr: "", LocalNodeState: "inactive", ControlAvailable: false, Error: "", RemoteManagers: null },
-    LiveRestoreEnabled: true, Isolation: "", InitBinary: "", ContainerdCommit: { ID: "", Expected: "" },
+    LiveRestoreEnabled: true, Isolation: "", InitBinary: "berth-init", ContainerdCommit: { ID: "", Expected: "" },
     RuncCommit: { ID: "", Expected: "" }, InitCommit: { ID: "", Expected: "" },
     SecurityOptions: ["name=seccomp,profile=builtin", "name=no-new-privileges"],
     Warnings: [

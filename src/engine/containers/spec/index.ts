@@ -18,6 +18,7 @@ export { containerFiles, hostnameFile, hostsFile, parseExtraHosts, resolvConf, w
 export { realHost } from "./host.ts";
 
 export const OCI_VERSION = "1.0.2-dev";
+const INIT_DEST = "/sbin/docker-init";
 
 /** Network handling until bridge networks exist. */
 function networkMode(hc: Json, bridgeAs: "none" | "none-quiet" | "refuse", warnings: string[], starting: boolean): "none" | "host" {
@@ -117,6 +118,12 @@ export function buildSpec(input: SpecInput): SpecOutput {
 
   const { mounts, mkdirs, warnings: mw } = buildMounts(input, host, { privileged, ipcMode: ipc, readonlyRootfs: !!hc.ReadonlyRootfs });
   warnings.push(...mw);
+  if (hc.Init) {
+    // as dockerd does with tini: the init, read-only at /sbin/docker-init, runs the command
+    if (!input.initPath || !host.exists(input.initPath)) throw badRequest("--init: the init program (native/init/berth-init) is not built: run npm install");
+    mounts.push({ destination: INIT_DEST, type: "bind", source: input.initPath, options: ["rbind", "ro", "nosuid", "nodev"] });
+    process.args = [INIT_DEST, "--", ...process.args!];
+  }
   const { devices, rules } = buildDevices(hc, host);
   const resources = buildResources(hc, host, warnings);
   resources.devices = rules;
@@ -155,6 +162,6 @@ export function buildSpec(input: SpecInput): SpecOutput {
 }
 
 /** A builder with the daemon's settings bound (what the container service's deps take). */
-export function makeSpecBuilder(defaults: Pick<SpecInput, "bridgeAs" | "volume" | "host">): (input: SpecInput) => SpecOutput {
+export function makeSpecBuilder(defaults: Pick<SpecInput, "bridgeAs" | "volume" | "host" | "initPath">): (input: SpecInput) => SpecOutput {
   return (input) => buildSpec({ ...defaults, ...input });
 }

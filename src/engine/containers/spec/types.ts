@@ -64,6 +64,8 @@ export interface SpecInput {
    * `docker info` instead), or "refuse" (400). Default "none".
    */
   bridgeAs?: "none" | "none-quiet" | "refuse";
+  /** the host's path of the init `--init` mounts at /sbin/docker-init (native/init); none: --init is refused */
+  initPath?: string;
   /** named volume name + destination → host directory; without it named volumes are a 400 */
   volume?: (name: string, destination: string) => string;
   /** host access; default: the real host (src/engine/containers/spec/host.ts) */
@@ -73,7 +75,7 @@ export interface SpecInput {
 export interface SpecOutput {
   spec: Spec;
   warnings: string[];
-  /** HostConfig.Init: the lead wraps process.args with an init (not done here) */
+  /** HostConfig.Init: process.args starts with the init and "--" (the container's Path and Args do not) */
   init: boolean;
   /** host directories that -v binds name but that do not exist: docker creates them before start */
   mkdirs: string[];
