@@ -327,7 +327,6 @@ int main(int argc, char **argv) {
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0) die("/dev/null");
   dup2(null, 0), dup2(null, 1), dup2(null, 2);
-  if (o.log_file && log_open(o.log_file, o.log_max_size, o.log_max_files) < 0) die(o.log_file);
 
   sigset_t mask;
   sigemptyset(&mask);
@@ -371,6 +370,14 @@ int main(int argc, char **argv) {
     }
     execvp(program[0], program);
     _exit(127);
+  }
+  // The log is made while the program starts, not before: creating a file on the data root is
+  // the slowest step here, and nothing is read from the pipes until the loop below.
+  if (o.log_file && log_open(o.log_file, o.log_max_size, o.log_max_files) < 0) {
+    int e = errno;
+    kill(program_pid, SIGKILL);  // its runtime sees the control socket close and undoes the start
+    errno = e;
+    die(o.log_file);
   }
   if (child_out != null) close(child_out);
   if (child_err != null) close(child_err);
