@@ -50,7 +50,17 @@ export function register(r: Router, engine: Engine): void {
 
   r.post("/images/load", async (ctx) => {
     // (quiet=1 changes nothing: one message per image either way, no progress bar to suppress)
-    const loaded = await images.load(body(ctx));
+    let loaded: string[];
+    try {
+      loaded = await images.load(body(ctx));
+    } catch (e) {
+      // dockerd answers 200 and puts the failure in the stream, where the CLI and docker-py
+      // (ImageLoadError) look for it
+      const message = e instanceof ApiError ? e.message : String((e as Error).message ?? e);
+      startJsonStream(ctx)({ errorDetail: { message }, error: message });
+      ctx.res!.end();
+      return;
+    }
     const send = startJsonStream(ctx);
     for (const line of loaded) send({ stream: `${line}\n` });
     ctx.res!.end();
