@@ -59,19 +59,39 @@ export async function* fileChunks(p: string): AsyncGenerator<Uint8Array> {
 const major = (d: number) => Number(((BigInt(d) >> 8n) & 0xfffn) | ((BigInt(d) >> 32n) & ~0xfffn));
 const minor = (d: number) => Number((BigInt(d) & 0xffn) | ((BigInt(d) >> 12n) & ~0xffn));
 
-/** The tree under `dir` as a tar (names relative, sorted; hardlinks kept; sockets skipped). */
+/** id → name from a passwd or group file (the host's, as Go's tar headers carry them). */
+function names(file: string): Map<number, string> {
+  const m = new Map<number, string>();
+  try {
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f.length > 2 && /^\d+$/.test(f[2]) && !m.has(Number(f[2]))) m.set(Number(f[2]), f[0]);
+    }
+  } catch { /* no such file: numeric owners only */ }
+  return m;
+}
+
+/**
+ * The tree under `dir` as a tar (names relative, sorted; hardlinks kept; sockets skipped), as
+ * dockerd's export writes it: directories with a trailing "/", owners named after the host's
+ * passwd and group where they have a name.
+ */
 export function packDir(dir: string): Readable {
   return packStream(async (add) => {
     const seen = new Map<string, string>();
+    const users = names("/etc/passwd"), groups = names("/etc/group");
     const walk = async (rel: string): Promise<void> => {
       const names = fs.readdirSync(rel ? `${dir}/${rel}` : dir).sort();
       for (const n of names) {
         const r = rel ? `${rel}/${n}` : n;
         const p = `${dir}/${r}`;
         const st = fs.lstatSync(p);
-        const base = { name: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+        const base = {
+          name: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime,
+          uname: users.get(st.uid) ?? "", gname: groups.get(st.gid) ?? "",
+        };
         if (st.isDirectory()) {
-          await add({ ...base, type: "directory" });
+          await add({ ...base, name: `${r}/`, type: "directory" });
           await walk(r);
         } else if (st.isSymbolicLink()) {
           await add({ ...base, type: "symlink", linkname: fs.readlinkSync(p) });
