@@ -13,6 +13,7 @@ import { RootfsManager, isMounted } from "../../src/engine/rootfs/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import { BUSYBOX, IS_ROOT, makeRootfs } from "../helpers/rootfs.ts";
+import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-rootfs-`);
 const managers: RootfsManager[] = [];
@@ -34,15 +35,7 @@ function setup() {
   managers.push(rootfs);
   return { images, rootfs, root };
 }
-async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of r) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-type E = [Partial<Headers> & { name: string }, (string | Uint8Array)?];
-const tarOf = (entries: E[]) => bytesOf(packStream(async (add) => {
-  for (const [h, body] of entries) await add({ type: "file", mode: 0o644, mtime: new Date(1e12), ...h } as Headers, body ?? (h.type && h.type !== "file" ? undefined : ""));
-}));
+type E = TarEntry;
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 const cid = (s: string) => `berth-images-${s}-${process.pid}`;
 

@@ -9,21 +9,14 @@ import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { lgetxattr } from "../../src/engine/sys/libc.ts";
+import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
 
 const IS_ROOT = process.getuid?.() === 0;
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-archive-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-async function collect(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of r) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
 
-type E = [Partial<Headers> & { name: string }, (string | Uint8Array)?];
-const tarOf = (entries: E[]) => collect(packStream(async (add) => {
-  for (const [h, body] of entries) await add({ type: "file", mode: 0o644, mtime: new Date(1e12), ...h } as Headers, body ?? (h.type && h.type !== "file" ? undefined : ""));
-}));
+type E = TarEntry;
 
 let n = 0;
 const fresh = () => `${work}/d${++n}`;
@@ -39,7 +32,7 @@ describe("extract", () => {
     fs.symlinkSync("/etc/passwd", `${src}/a/abs`);
     fs.linkSync(`${src}/a/b/f`, `${src}/a/hard`);
     fs.utimesSync(`${src}/a/b`, new Date(2e12), new Date(2e12));
-    const tarBytes = await collect(packDir(src));
+    const tarBytes = await bytesOf(packDir(src));
     const dest = fresh();
     const res = await extractTo(tarBytes, dest);
     expect(res.diffId).toBe(`sha256:${crypto.createHash("sha256").update(tarBytes).digest("hex")}`);

@@ -11,6 +11,7 @@ import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { packStream } from "../../src/engine/archive/pack.ts";
 import type { ApiError } from "../../src/engine/errors.ts";
+import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-image-parents-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -22,15 +23,7 @@ function newService() {
   db.run("PRAGMA journal_mode = WAL");
   return new ImageService(db, root);
 }
-async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of r) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-type E = [Partial<Headers> & { name: string }, (string | Uint8Array)?];
-const tarOf = (entries: E[]) => bytesOf(packStream(async (add) => {
-  for (const [h, body] of entries) await add({ type: "file", mode: 0o644, mtime: new Date(1e12), ...h } as Headers, body ?? "");
-}));
+type E = TarEntry;
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 const err = async (p: () => unknown) => {
   try { await p(); } catch (e) { return e as ApiError; }

@@ -12,6 +12,7 @@ import { ImageService } from "../../src/engine/images/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import type { ApiError } from "../../src/engine/errors.ts";
+import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-xfer-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -22,15 +23,7 @@ function newService(root = `${work}/root${++n}`) {
   db.run("PRAGMA journal_mode = WAL");
   return { svc: new ImageService(db, root), root, db };
 }
-async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of r) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-type E = [Partial<Headers> & { name: string }, (string | Uint8Array)?];
-const tarOf = (entries: E[]) => bytesOf(packStream(async (add) => {
-  for (const [h, body] of entries) await add({ type: "file", mode: 0o644, mtime: new Date(1e12), ...h } as Headers, body ?? (h.type && h.type !== "file" ? undefined : ""));
-}));
+type E = TarEntry;
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 const hex = (d: string) => d.slice(7);
 const err = async (p: Promise<unknown> | (() => unknown)) => {
