@@ -59,6 +59,9 @@ export function digest(spec: Spec, containerDir: RegExp): Record<string, unknown
   };
 }
 
+/** Where the spec tests say berth-init is (a path their fake host says exists). */
+export const INIT_PATH = "/tmp/berth-dockerd-init/berth-init";
+
 /** Capabilities dockerd 20.10 does not know (it stops at CAP_AUDIT_READ); Berth grants what it holds. */
 export const NEWER_CAPS = ["CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"];
 
@@ -72,11 +75,8 @@ export function dockerdAsBerth(dockerd: Record<string, any>, hostConfig: Record<
   if (e.maskedPaths) e.maskedPaths.push("/sys/devices/virtual/powercap");
   // dockerd repeats a GroupAdd gid that is already the primary group; Berth lists it once.
   e.user.additionalGids = [...new Set(e.user.additionalGids)];
-  // HostConfig.Init: dockerd binds its docker-init and prepends it; Berth leaves that to the caller.
-  if (e.args[0] === "/sbin/docker-init") {
-    e.args = e.args.slice(2);
-    e.mounts = e.mounts.filter((m: any) => m.destination !== "/sbin/docker-init");
-  }
+  // HostConfig.Init: dockerd binds its docker-init (tini), Berth its own berth-init, at the same place.
+  for (const m of e.mounts) if (m.destination === "/sbin/docker-init") m.source = INIT_PATH;
   // --ipc shareable: dockerd binds a tmpfs it mounted under the container directory; Berth gives
   // the container its own /dev/shm tmpfs, as for private.
   const shm = e.mounts.findIndex((m: any) => m.destination === "/dev/shm" && m.source?.startsWith("<ctr>/mounts/shm"));

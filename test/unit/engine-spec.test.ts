@@ -14,7 +14,7 @@ const ID = "0123456789ab" + "c".repeat(52);
 const dev = (path: string, type: "c" | "b", major: number, minor: number, fileMode = 0o666): HostDevice => ({ path, type, major, minor, fileMode, uid: 0, gid: 0 });
 const HOST_DEVICES = [dev("/dev/null", "c", 1, 3), dev("/dev/zero", "c", 1, 5), dev("/dev/fuse", "c", 10, 229), dev("/dev/sda", "b", 8, 0, 0o660), dev("/dev/snd/pcm", "c", 116, 2)];
 let BLKIO = true;
-const existing = new Set(["/srv/data", "/tmp"]);
+const existing = new Set(["/srv/data", "/tmp", "/opt/berth-init"]);
 export const fakeHost: HostAccess = {
   exists: (p) => existing.has(p),
   device(p) {
@@ -136,8 +136,12 @@ describe("process", () => {
     expect(bad({}, { SecurityOpt: ["foo=bar"] })).toBe('invalid --security-opt 2: "foo=bar"');
   });
 
-  test("Init is a flag for the lead, StopSignal is checked", () => {
-    expect(build({}, { Init: true }).init).toBe(true);
+  test("Init puts berth-init in front of the command, read-only at /sbin/docker-init; StopSignal is checked", () => {
+    const withInit = build({}, { Init: true }, { initPath: "/opt/berth-init" });
+    expect(withInit.init).toBe(true);
+    expect(withInit.spec.process!.args).toEqual(["/sbin/docker-init", "--", "sh"]);
+    expect(withInit.spec.mounts!.find((m) => m.destination === "/sbin/docker-init")).toEqual({ destination: "/sbin/docker-init", type: "bind", source: "/opt/berth-init", options: ["bind", "ro"] });
+    expect(bad({}, { Init: true })).toContain("the init program (native/init/berth-init) is not built");
     expect(build().init).toBe(false);
     expect(build({ StopSignal: "SIGUSR1" }).spec.process!.args).toEqual(["sh"]);
     expect(bad({ StopSignal: "SIGNOPE" }, {})).toBe("Invalid signal: SIGNOPE");

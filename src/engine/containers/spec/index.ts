@@ -121,7 +121,9 @@ export function buildSpec(input: SpecInput): SpecOutput {
   if (hc.Init) {
     // as dockerd does with tini: the init, read-only at /sbin/docker-init, runs the command
     if (!input.initPath || !host.exists(input.initPath)) throw badRequest("--init: the init program (native/init/berth-init) is not built: run npm install");
-    mounts.push({ destination: INIT_DEST, type: "bind", source: input.initPath, options: ["rbind", "ro", "nosuid", "nodev"] });
+    // where dockerd puts it: after the default mounts, before the /etc files and the user's
+    const at = mounts.findIndex((m) => m.destination.startsWith("/etc/"));
+    mounts.splice(at < 0 ? mounts.length : at, 0, { destination: INIT_DEST, type: "bind", source: input.initPath, options: ["bind", "ro"] });
     process.args = [INIT_DEST, "--", ...process.args!];
   }
   const { devices, rules } = buildDevices(hc, host);
