@@ -6,7 +6,7 @@ import type { Database } from "bun:sqlite";
 import { ImageService, type DeleteItem } from "./service.ts";
 import { RootfsManager } from "../rootfs/index.ts";
 import { makeSpecBuilder } from "../containers/spec/index.ts";
-import { monitorApi } from "../monitor/api.ts";
+import { monitorApi, runHelper } from "../monitor/api.ts";
 import { nativeProgram } from "../../runtime/executor/launch.ts";
 import type { ImageSource, MonitorApi, RootfsManager as RootfsDeps, SpecBuilder } from "../containers/deps.ts";
 import type { DaemonConfig } from "../daemon/config.ts";
@@ -66,7 +66,7 @@ export async function treeSize(dir: string): Promise<number> {
 
 export function openImages(db: Database, cfg: DaemonConfig): { images: Images; rootfs: RootfsDeps & { sweep(keep: Set<string>): string[] }; buildSpec: SpecBuilder; monitor: MonitorApi } {
   const svc = new ImageService(db, cfg.dataRoot);
-  const roots = new RootfsManager(svc, cfg.dataRoot);
+  const roots = new RootfsManager(svc, cfg.dataRoot, runHelper);
   const filters = (f: Map<string, string[]>) => Object.fromEntries(f);
   const images: Images = {
     service: svc,

@@ -162,6 +162,23 @@ function currentSpawner(): LaunchOptions["spawnWrapper"] {
   };
 }
 
+/**
+ * Runs a helper program (argv[0] an absolute path) through the spawner, so berthd's event loop
+ * does not wait in vfork for it; through Bun's spawn when there is no spawner.
+ */
+export async function runHelper(argv: string[]): Promise<number> {
+  currentSpawner(); // (starts one if there is none yet, and notes when one cannot start)
+  const s = !spawnerDown && spawner?.alive ? spawner : undefined;
+  if (s) {
+    try {
+      return await s.run(argv);
+    } catch (e) {
+      if (!(e instanceof NotSent)) throw e;
+    }
+  }
+  return await Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore"] }).exited;
+}
+
 export const monitorApi: MonitorApi = {
   executorFd: sealedExecutor(),
   spawner: currentSpawner,

@@ -116,6 +116,14 @@ export class Spawner {
     }
   }
 
+  /** A helper program with no fds (berthd's `umount`): its exit code, or 128 + the signal. */
+  async run(argv: string[]): Promise<number> {
+    const r = this.spawn(argv, []);
+    await r.pid;
+    const s = await r.exited;
+    return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+  }
+
   /** A SpawnedWrapper for launch(): the control socket is made here, its other end sent along. */
   async spawnWrapper(argv: string[], fds: number[]): Promise<SpawnedWrapper> {
     const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
