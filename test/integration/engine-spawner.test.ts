@@ -102,4 +102,14 @@ describe("spawner", () => {
     expect(() => s.spawn(["/bin/true"], [])).toThrow("not running");
     process.kill(pid, "SIGKILL");
   });
+
+  test("run(): a helper's exit code; a spawner that dies before reporting it still lets run() end with the child", async () => {
+    const s = spawner();
+    expect(await s.run(["/bin/sh", "-c", "exit 3"])).toBe(3);
+    const gone = spawner();
+    const p = gone.run(["/bin/sleep", "0.3"]);
+    await Bun.sleep(50);
+    gone.close(); // (its exit report can never come now)
+    expect(await p).toBe(1);
+  });
 });

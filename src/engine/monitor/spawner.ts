@@ -22,6 +22,9 @@ export class Spawner {
   /** exit reports by pid (the spawner sends a child's "started" before its "exited") */
   private exits = new Map<number, (status: number) => void>();
   private dead = false;
+  private markGone: () => void = () => {};
+  /** resolves when this spawner is gone (its children's exits are then never reported) */
+  private gone = new Promise<void>((resolve) => (this.markGone = resolve));
   private reader?: ReadableStreamDefaultReader<Uint8Array>;
   /** requests not sent yet (the socket was full), in order */
   private queue: { id: number; msg: Uint8Array; fds: number[]; owned: number[] }[] = [];
@@ -119,8 +122,10 @@ export class Spawner {
   /** A helper program with no fds (berthd's `umount`): its exit code, or 128 + the signal. */
   async run(argv: string[]): Promise<number> {
     const r = this.spawn(argv, []);
-    await r.pid;
-    const s = await r.exited;
+    const pid = await r.pid;
+    // A spawner that dies first never reports the exit: then wait for the pid to go (the
+    // child is re-parented and reaped), its status unknown (1).
+    const s = await Promise.race([r.exited, this.gone.then(() => untilGone(pid)).then(() => 1 << 8)]);
     return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
   }
 
@@ -203,6 +208,7 @@ export class Spawner {
   private fail(e: Error): void {
     if (this.dead) return;
     this.dead = true;
+    this.markGone();
     // What never left the queue can be asked of another spawner; what was sent cannot (the
     // child may exist).
     const unsent = new Set(this.queue.map((m) => m.id));
@@ -216,6 +222,19 @@ export class Spawner {
   close(): void {
     this.fail(new Error("closed"));
     void this.reader?.cancel().catch(() => {});
+  }
+}
+
+/** Resolves once `pid` is gone or a zombie (polling /proc; at most 30 s). */
+async function untilGone(pid: number): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (/\) [ZX] /.test(st)) return;
+    } catch {
+      return;
+    }
+    await Bun.sleep(20);
   }
 }
 
