@@ -30,7 +30,7 @@ describe.skipIf(!!skip)("berthd health checks", () => {
   });
 
   it("a passing check: starting, then healthy, with its log; ps shows it and filters on it", async () => {
-    await docker("run", "-d", "--name", "ok", "--health-cmd", "echo fine", "--health-interval", "500ms", "busybox", "sleep", "60");
+    await docker("run", "-d", "--name", "ok", "--health-cmd", "echo fine", "--health-interval", "1s", "busybox", "sleep", "60");
     expect((await health("ok")).Status).toBe("starting");
     const h = await until("ok", (x) => x.Status === "healthy");
     expect(h.Status).toBe("healthy");
@@ -40,7 +40,7 @@ describe.skipIf(!!skip)("berthd health checks", () => {
     expect((await docker("ps", "-q", "--filter", "health=healthy")).stdout.trim()).not.toBe("");
     expect((await docker("ps", "-q", "--filter", "health=none")).stdout.trim()).toBe("");
     const cfg = JSON.parse((await docker("inspect", "-f", "{{json .Config.Healthcheck}}", "ok")).stdout);
-    expect(cfg).toEqual({ Test: ["CMD-SHELL", "echo fine"], Interval: 500_000_000 });
+    expect(cfg).toEqual({ Test: ["CMD-SHELL", "echo fine"], Interval: 1_000_000_000 });
     // a stopped container reads unhealthy, as dockerd reports it
     await docker("stop", "-t", "1", "ok");
     expect((await health("ok")).Status).toBe("unhealthy");

@@ -90,10 +90,6 @@ export class Restarts {
     this.delay.delete(id);
   }
 
-  forget(id: string): void {
-    this.reset(id);
-  }
-
   /** Every pending restart dropped (the daemon is going away). */
   stopAll(): void {
     for (const t of this.timers.values()) clearTimeout(t);

@@ -418,18 +418,19 @@ export class ContainerService extends EventEmitter {
 
   /**
    * A stop or kill through the API: remembered (unless-stopped), and with `cancel` no restart
-   * follows. True when the container was only waiting to restart: it is now simply exited.
+   * follows. True when the container was only waiting to restart, so nothing runs to signal
+   * (as dockerd, the call then succeeds; with `cancel` the container is simply exited).
    */
   private stoppedByHand(c: ContainerRecord, cancel: boolean): boolean {
-    const wasPending = cancel && this.restarts.cancel(c.id);
+    if (cancel) this.restarts.cancel(c.id);
     c.state = { ...c.state, ManuallyStopped: true };
-    if (c.state.Restarting && (wasPending || cancel)) {
-      c.state = { ...c.state, Status: "exited", Running: false, Restarting: false };
-      this.save(c);
-      return true;
+    if (!c.state.Restarting) {
+      this.store.saveState(c);
+      return false;
     }
-    this.store.saveState(c);
-    return false;
+    if (cancel) c.state = { ...c.state, Status: "exited", Running: false, Restarting: false };
+    this.save(c);
+    return true;
   }
 
   /** Resolves when the current run has ended (or at once if it is not running). */
@@ -531,7 +532,7 @@ export class ContainerService extends EventEmitter {
     if (!c) return;
     this.controls.get(id)?.close();
     this.controls.delete(id);
-    this.restarts.forget(id);
+    this.restarts.reset(id);
     if (c.state.Restarting) c.state = { ...c.state, Running: false, Restarting: false, Status: "exited" };
     if (c.state.Running) {
       c.state = { ...c.state, Status: "removing" };
