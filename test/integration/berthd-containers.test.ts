@@ -138,6 +138,10 @@ describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
     expect((await docker("ps", "--format", "{{.Status}}", "--filter", "name=pz")).stdout).toMatch(/\(Paused\)/);
     expect((await docker("unpause", "pz")).code).toBe(0);
     expect((await docker("rename", "pz", "pz2")).code).toBe(0);
+    await docker("create", "--name", "taken", "busybox", "true");
+    expect((await docker("rename", "pz2", "taken")).stderr).toContain('Error when allocating new name: Conflict. The container name "/taken" is already in use');
+    expect((await docker("ps", "--filter", "before=nosuch")).stderr).toContain("no such container nosuch");
+    await docker("rm", "taken");
     const j = JSON.parse((await docker("inspect", "pz2")).stdout)[0];
     expect(j.Name).toBe("/pz2");
     expect(j.State.Running).toBe(true);
