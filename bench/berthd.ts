@@ -151,6 +151,41 @@ try {
     console.log(`the same ${conc} CLIs against a stub daemon that does nothing: ${floor.toFixed(0)} ms median; above it: berthd ${above("berthd").toFixed(0)} ms, dockerd ${above("dockerd").toFixed(0)} ms (ratio ${(above("dockerd") / above("berthd")).toFixed(2)}x); the best ratio this machine allows: ${(wall.dockerd / floor).toFixed(2)}x`);
   }
 
+  // The same 50 starts through the Engine API itself (create, then start, 50 at once), without
+  // any CLI: what each daemon sustains when the client costs nothing. (API 1.41: dockerd 20.10's.)
+  {
+    const sockOf = (t: Target) => t.env.DOCKER_HOST.replace(/^unix:\/\//, "");
+    const call = async (sock: string, method: string, path: string, body?: unknown) => {
+      const r = await fetch(`http://localhost/v1.41${path}`, {
+        unix: sock, method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
+      } as RequestInit);
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    const apiWalls: Record<string, number[]> = { berthd: [], dockerd: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const t of targets) {
+        await quiesce();
+        const sock = sockOf(t);
+        const t0 = performance.now();
+        const ids = await Promise.all(Array.from({ length: conc }, async () => {
+          const { Id } = await call(sock, "POST", "/containers/create", { Image: "busybox", Cmd: ["sleep", "600"] });
+          await call(sock, "POST", `/containers/${Id}/start`);
+          return Id as string;
+        }));
+        apiWalls[t.name].push(performance.now() - t0);
+        await Promise.all(ids.map((id) => call(sock, "DELETE", `/containers/${id}?force=1`)));
+        for (let i = 0; t.name === "berthd" && i < 300 && fs.readdirSync(`${berthd.dataRoot}/rootfs`).length > conc; i++) await Bun.sleep(100);
+        await Bun.sleep(1000);
+      }
+    }
+    const aw = (n: string) => q(apiWalls[n], 0.5);
+    console.log(`\n${conc} containers started concurrently through the API (create + start, no CLI), ${rounds} rounds each, interleaved`);
+    for (const t of targets) console.log(`${t.name.padEnd(8)} ${aw(t.name).toFixed(0).padStart(7)} ms median  (rounds: ${apiWalls[t.name].map((w) => w.toFixed(0)).join(", ")} ms)`);
+    console.log(`throughput ratio berthd/dockerd through the API: ${(aw("dockerd") / aw("berthd")).toFixed(2)}x`);
+  }
+
   // Per-container memory with 50 running: monitors vs shims.
   const monitors = pidsMentioning(berthd.dir, "berth-monitor");
   const shims = pidsMentioning(dockerd.dir, "containerd-shim");
