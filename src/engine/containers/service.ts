@@ -449,7 +449,6 @@ export class ContainerService extends EventEmitter {
   async stop(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
     const c = this.find(ref);
     if (!c.state.Running) throw notModified();
-    if (this.stoppedByHand(c, true)) return;
     const stopSignal = signal || c.config.StopSignal || "SIGTERM";
     let sig: number;
     try {
@@ -457,6 +456,7 @@ export class ContainerService extends EventEmitter {
     } catch {
       throw badRequest(`Invalid signal: ${stopSignal}`);
     }
+    if (this.stoppedByHand(c, true)) return;
     const t = timeout ?? (typeof c.config.StopTimeout === "number" ? c.config.StopTimeout : 10);
     const gone = this.untilExit(c);
     if (c.state.Paused) await this.unpause(ref).catch(() => {});
