@@ -56,6 +56,8 @@ export interface MonitorApi {
   args(o: MonitorPaths & { logMaxSize: number; logMaxFiles: number; stdin: boolean; stdinOnce: boolean; waitAttach?: boolean }): string[];
   connect(socketPath: string): Promise<MonitorConn>;
   readExit(exitFile: string): MonitorExit | undefined;
+  /** readExit once the monitor's socket closed: the file may take a moment more (up to 0.5 s) */
+  exitAfterClose(exitFile: string): Promise<MonitorExit | undefined>;
   /** a sealed copy of the executor for the monitor to run (LaunchOptions.executorFd), if made */
   executorFd?: number;
   /** starts monitors without blocking the event loop (LaunchOptions.spawnWrapper), if it can */

@@ -9,7 +9,7 @@ import { BerthError } from "../../runtime/errors.ts";
 import { ApiError, badRequest, conflict, notFound } from "../errors.ts";
 import type { ContainerService } from "./service.ts";
 import type { MonitorApi, MonitorConn } from "./deps.ts";
-import type { ContainerRecord, Json } from "./store.ts";
+import { mustBeRunning, type ContainerRecord, type Json } from "./store.ts";
 import { AttachSession } from "./attach.ts";
 import { resolveUser } from "./spec/process.ts";
 import { realHost } from "./spec/host.ts";
@@ -39,8 +39,7 @@ export class ExecService {
 
   create(ref: string, body: Json): { Id: string } {
     const c = this.containers.find(ref);
-    if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
-    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+    mustBeRunning(c);
     if (c.state.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
     const cmd = body.Cmd;
     if (!Array.isArray(cmd) || cmd.length === 0 || cmd.some((a) => typeof a !== "string")) throw badRequest("No exec command specified");
@@ -105,8 +104,7 @@ export class ExecService {
     const e = this.get(id);
     if (e.running || e.exitCode !== null) throw conflict(`Exec command ${id} has already run`);
     const c = this.containers.find(e.containerId);
-    if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
-    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+    mustBeRunning(c);
     const tty = o.tty ?? !!e.config.Tty;
     fs.rmSync(e.dir, { recursive: true, force: true });
     fs.mkdirSync(e.dir, { recursive: true, mode: 0o700 });
@@ -191,11 +189,7 @@ export class ExecService {
       clearTimeout(timer);
       conn.close();
       if (timedOut) return { exitCode: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
-      let exit = this.monitor.readExit(paths.exitFile);
-      for (let i = 0; i < 50 && !exit; i++) {
-        await Bun.sleep(10); // the socket can close a moment before the file is renamed into place
-        exit = this.monitor.readExit(paths.exitFile);
-      }
+      const exit = await this.monitor.exitAfterClose(paths.exitFile);
       const output = readAll(paths.logFile, { stdout: true, stderr: true }).entries.map((x) => x.log).join("");
       return { exitCode: exit?.exitCode ?? -1, output: Buffer.from(output).subarray(0, 4096).toString() };
     } catch (err) {

@@ -13,7 +13,7 @@ import { pauseContainer, resumeContainer } from "../../runtime/container/pause.t
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
 import * as log from "../log.ts";
 import { generateName, validateName } from "./names.ts";
-import { ContainerStore, initialState, type ContainerRecord, type Json } from "./store.ts";
+import { ContainerStore, initialState, mustBeRunning, type ContainerRecord, type Json } from "./store.ts";
 import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder } from "./deps.ts";
 import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, writeContainerFiles } from "./spec/index.ts";
@@ -40,6 +40,7 @@ export interface Deps {
 }
 
 export type { Condition } from "./wait.ts";
+
 
 /** Events: "start"(c), "exit"(c), "destroy"(c), "create"(c), "state"(c). */
 export class ContainerService extends EventEmitter {
@@ -321,11 +322,7 @@ export class ContainerService extends EventEmitter {
     const c = this.byId.get(id);
     if (!c || c.generation !== generation || !c.state.Running) return;
     const run = this.runDir(id);
-    let exit = this.deps.monitor.readExit(`${run}/exit.json`);
-    for (let i = 0; i < 50 && !exit; i++) {
-      await Bun.sleep(10); // the socket can close a moment before the file is renamed into place
-      exit = this.deps.monitor.readExit(`${run}/exit.json`);
-    }
+    const exit = await this.deps.monitor.exitAfterClose(`${run}/exit.json`);
     await this.recordExit(c, exit?.exitCode ?? 255, exit?.finishedAt, exit ? "" : "the container's monitor disappeared without recording an exit status");
   }
 
@@ -477,8 +474,7 @@ export class ContainerService extends EventEmitter {
 
   async pause(ref: string): Promise<void> {
     const c = this.find(ref);
-    if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
-    if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+    mustBeRunning(c);
     if (c.state.Paused) throw conflict(`Container ${c.id} is already paused`);
     try {
       pauseContainer(this.runtimeRoot, c.id);

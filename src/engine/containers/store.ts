@@ -3,6 +3,7 @@
 // both win. Every write is one statement or one transaction.
 import type { Database } from "bun:sqlite";
 import type { HealthState } from "./health.ts";
+import { conflict } from "../errors.ts";
 
 export interface ContainerState {
   Status: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
@@ -42,6 +43,12 @@ export interface ContainerRecord {
 }
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** 409 unless a process runs now (not stopped, not waiting for its restart policy): exec, pause. */
+export function mustBeRunning(c: ContainerRecord): void {
+  if (!c.state.Running) throw conflict(`Container ${c.id} is not running`);
+  if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
+}
 
 export function initialState(): ContainerState {
   return {

@@ -138,18 +138,25 @@ function sealedExecutor(): number | undefined {
 // (still with a control socket of ours).
 let spawner: Spawner | undefined;
 let spawnerDown = process.env.BERTH_SPAWNER === "none";
-function currentSpawner(): LaunchOptions["spawnWrapper"] {
-  if (spawnerDown) return bunSpawnWrapper;
+
+/** The running spawner, started (again) if need be; undefined when none can run here. */
+function liveSpawner(): Spawner | undefined {
+  if (spawnerDown) return undefined;
   if (!spawner?.alive) {
     const r = Spawner.start();
     if (!r.spawner) {
       spawnerDown = true;
       log.warn(`${r.error}; starting monitors with Bun's spawn instead`);
-      return bunSpawnWrapper;
+      return undefined;
     }
     spawner = r.spawner;
   }
-  const s = spawner;
+  return spawner;
+}
+
+function currentSpawner(): LaunchOptions["spawnWrapper"] {
+  const s = liveSpawner();
+  if (!s) return bunSpawnWrapper;
   return async (argv, fds) => {
     try {
       return await s.spawnWrapper(argv, fds);
@@ -167,8 +174,7 @@ function currentSpawner(): LaunchOptions["spawnWrapper"] {
  * does not wait in vfork for it; through Bun's spawn when there is no spawner.
  */
 export async function runHelper(argv: string[]): Promise<number> {
-  currentSpawner(); // (starts one if there is none yet, and notes when one cannot start)
-  const s = !spawnerDown && spawner?.alive ? spawner : undefined;
+  const s = liveSpawner();
   if (s) {
     try {
       return await s.run(argv);
@@ -201,6 +207,14 @@ export const monitorApi: MonitorApi = {
     } catch {
       return undefined;
     }
+  },
+  async exitAfterClose(file: string): Promise<MonitorExit | undefined> {
+    let exit = monitorApi.readExit(file);
+    for (let i = 0; i < 50 && !exit; i++) {
+      await Bun.sleep(10); // the socket can close a moment before the file is renamed into place
+      exit = monitorApi.readExit(file);
+    }
+    return exit;
   },
 };
 
