@@ -87,6 +87,11 @@ export function familiarString(r: Reference): string {
 export const familiar = (full: string) => familiarString(parseNamed(full));
 
 /** Matches docker's path.Match glob (no "/" across "*") against the familiar string, then name. */
+/** A name may not be "sha256": "sha256:<hex>" would read as an image ID ever after (dockerd's words). */
+export function refuseDigestName(r: Reference): void {
+  if (familiarName(r) === "sha256") throw badRequest("refusing to create an ambiguous tag using digest algorithm as name");
+}
+
 export function familiarMatch(pattern: string, r: Reference): boolean {
   const re = globToRegExp(pattern);
   return re.test(familiarString(r)) || re.test(familiarName(r));

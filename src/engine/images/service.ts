@@ -7,7 +7,7 @@ import type { ByteSource } from "../archive/stream.ts";
 import { ApiError, badRequest, conflict, notFound } from "../errors.ts";
 import { applyChanges, fullContainerConfig, GOARCH, type ContainerConfig, type ImageConfig } from "./config.ts";
 import {
-  familiar, familiarMatch, familiarName, fullName, fullString, HEX64, parseNamed, withDefaultTag, type Reference,
+  familiar, familiarMatch, familiarName, fullName, fullString, HEX64, parseNamed, refuseDigestName, withDefaultTag, type Reference,
 } from "./reference.ts";
 import { ContentStore, type ImageRow } from "./store.ts";
 import { loadImages, saveImages, type LoadResult } from "./transfer.ts";
@@ -282,8 +282,7 @@ export class ImageService {
       try { return familiarMatch(p, t); } catch (e) { throw badRequest((e as Error).message); }
     });
     const out: Record<string, unknown>[] = [];
-    const { rows, tags: allTags } = this.store.listing();
-    const parents = new Set(rows.map((r) => r.parent).filter(Boolean));
+    const { rows, tags: allTags, parents } = this.store.listing();
     rows.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1));
     for (const row of rows) {
       let tags = (allTags.get(row.id) ?? []).map((t) => parseNamed(t));
@@ -373,12 +372,11 @@ export class ImageService {
     const deleted: DeleteItem[] = [];
     const sizes = new Map<string, number>();
     const space = new Set<string>();
-    const { rows, tags: allTags } = this.store.listing();
-    const parents = new Set(rows.map((r) => r.parent).filter(Boolean));
+    const { rows, tags: allTags, parents } = this.store.listing();
     for (const row of rows) {
       const tags = allTags.get(row.id) ?? [];
-      if (danglingOnly && parents.has(row.id)) continue; // not a head: an intermediate of another image
-      if (!tags.length && parents.has(row.id)) continue;
+      // a parent is an intermediate when untagged, and never a candidate for dangling-only
+      if (parents.has(row.id) && (danglingOnly || !tags.length)) continue;
       if (until !== undefined && !(row.created < until)) continue;
       if (!matchLabels(row.labels, f.label ?? [])) continue;
       if ((f["label!"] ?? []).length && matchLabels(row.labels, f["label!"]!, true)) continue;
@@ -421,8 +419,7 @@ function isIdRef(ref: string, id: string): boolean {
 export function tagReference(repo: string, tag?: string): string {
   const r = parseNamed(repo);
   if (r.digest) throw badRequest("refusing to create a tag with a digest reference");
-  // "sha256:<hex>" would read as an image ID ever after
-  if (familiarName(r) === "sha256") throw badRequest("refusing to create an ambiguous tag using digest algorithm as name");
+  refuseDigestName(r);
   if (tag) {
     if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw badRequest(`invalid tag format: "${tag}"`);
     r.tag = tag;

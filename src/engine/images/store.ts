@@ -236,8 +236,11 @@ export class ContentStore {
     return { id: r.id, created: r.created, size: r.size, labels: r.labels ? JSON.parse(r.labels) : null, parent: r.parent, lastTagTime: r.last_tag_time, diffIds };
   }
 
-  /** Every image row (without layers) and every tag, in two queries: what /images/json needs. */
-  listing(): { rows: ImageRow[]; tags: Map<string, string[]> } {
+  /**
+   * Every image row (without layers), every tag, and the IDs that are some image's parent, in
+   * two queries: what /images/json and image prune need.
+   */
+  listing(): { rows: ImageRow[]; tags: Map<string, string[]>; parents: Set<string> } {
     const rows = (this.db.query("SELECT * FROM img_image").all() as
       { id: string; created: number; size: number; labels: string | null; parent: string; last_tag_time: string | null }[])
       .map((r) => ({ id: r.id, created: r.created, size: r.size, labels: r.labels ? JSON.parse(r.labels) : null, parent: r.parent, lastTagTime: r.last_tag_time, diffIds: [] }));
@@ -246,7 +249,7 @@ export class ContentStore {
       const l = tags.get(t.image_id);
       if (l) l.push(t.ref); else tags.set(t.image_id, [t.ref]);
     }
-    return { rows, tags };
+    return { rows, tags, parents: new Set(rows.map((r) => r.parent).filter(Boolean)) };
   }
 
   layerSize(diffId: string): number {

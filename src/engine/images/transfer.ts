@@ -11,7 +11,7 @@ import { fileChunks, packStream } from "../archive/pack.ts";
 import type { ByteSource } from "../archive/stream.ts";
 import { ApiError, badRequest, notFound } from "../errors.ts";
 import type { ImageConfig } from "./config.ts";
-import { familiar, familiarName, fullName, fullString, parseNamed, withDefaultTag } from "./reference.ts";
+import { familiar, familiarName, fullName, fullString, parseNamed, refuseDigestName, withDefaultTag } from "./reference.ts";
 import type { ImageService } from "./service.ts";
 import type { LayerInfo } from "./store.ts";
 
@@ -114,7 +114,7 @@ function tagsFrom(list: unknown, what: string): string[] {
   return list.map((t) => {
     const r = parseNamed(String(t));
     if (!r.tag || r.digest) throw badRequest(`invalid tag "${t}" in ${what}`);
-    if (familiarName(r) === "sha256") throw badRequest(`invalid tag "${t}" in ${what}: refusing to create an ambiguous tag using digest algorithm as name`);
+    try { refuseDigestName(r); } catch (e) { throw badRequest(`invalid tag "${t}" in ${what}: ${(e as Error).message}`); }
     return fullString(r);
   });
 }
