@@ -88,6 +88,20 @@ describe("spawner", () => {
     fs.closeSync(w.ctl);
   });
 
+  // The spawner's short slice lets a request preempt berthd at once; its children (monitors,
+  // and so containers) must not keep it.
+  const sliceOf = (pid: number | "self") => /se\.slice\s+:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/sched`, "utf8"))?.[1];
+  test.skipIf(!sliceOf("self"))("the spawner runs with the shortest scheduler slice, its children with the default", async () => {
+    const s = spawner();
+    const r = s.spawn(["/bin/sleep", "30"], []);
+    const pid = await r.pid;
+    const parent = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+    expect(sliceOf(parent)).toBe("100000");
+    expect(sliceOf(pid)).toBe(sliceOf("self"));
+    process.kill(pid, "SIGKILL");
+    await r.exited;
+  });
+
   test("closing our end ends the spawner; its children live on", async () => {
     const s = spawner();
     const r = s.spawn(["/bin/sleep", "30"], []);

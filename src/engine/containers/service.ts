@@ -8,6 +8,8 @@ import { EventEmitter } from "node:events";
 import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
 import { runContainer } from "../../runtime/container/run.ts";
+import { startWrapperEarly } from "../../runtime/executor/launch.ts";
+import { monitorPaths, runOptions, startSpec, type StartContext } from "./start-inputs.ts";
 import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
 import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -59,6 +61,13 @@ export class ContainerService extends EventEmitter {
   private sinks: Sinks = {
     out: (t) => log.info(t.trimEnd()),
     warn: (m) => log.warn(m),
+  };
+
+  /** What deciding a start needs of this service (start-inputs.ts). */
+  private readonly starts: StartContext = {
+    dir: (id) => this.dir(id), runDir: (id) => this.runDir(id), logPath: (id) => this.logPath(id), sinks: this.sinks,
+    runtimeRoot: () => this.runtimeRoot, buildSpec: (i) => this.deps.buildSpec(i), imageConfig: (c) => this.imageConfigOf(c),
+    cgroupsPath: (id, h) => this.cgroupsPath(id, h),
   };
 
   constructor(db: import("bun:sqlite").Database, private o: ServiceOptions, private deps: Deps) {
@@ -217,43 +226,30 @@ export class ContainerService extends EventEmitter {
     await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
     fs.rmSync(run, { recursive: true, force: true });
     fs.mkdirSync(run, { recursive: true, mode: 0o700 });
-    const tty = !!c.config.Tty;
-    const paths = {
-      exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: logsRead(c) ? this.logPath(id) : undefined,
-      attachSocket: `${run}/attach.sock`, consoleSocket: tty ? `${run}/console.sock` : undefined,
-    };
+    const paths = monitorPaths(this.starts, c);
     const limits = logLimits(c, this.o.logOpts);
+    const wrap = this.deps.monitor.args({
+      ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
+      stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
+    });
+    // The monitor and the executor exec now, on the other CPU, while the spec and the plan are
+    // built here; launch then finds the executor waiting for its plan.
+    const spawn = this.deps.monitor.spawner?.();
+    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
     try {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
       mark("start: rootfs mounted");
-      const read = (p: string) => {
-        try {
-          return fs.readFileSync(`${rootfs}${p}`, "utf8");
-        } catch {
-          return undefined;
-        }
-      };
-      const dir = this.dir(id);
-      const { spec, warnings } = this.deps.buildSpec({
-        id, config: c.config, hostConfig: c.hostConfig, image: this.imageConfigOf(c), rootfs,
-        files: { hostsPath: `${dir}/hosts`, hostnamePath: `${dir}/hostname`, resolvConfPath: `${dir}/resolv.conf` },
-        cgroupsPath: this.cgroupsPath(id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"), phase: "start",
-      });
+      const { spec, warnings } = startSpec(this.starts, c, rootfs);
       for (const w of warnings) log.warn(w, { container: id });
       if (spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
-      const wrap = this.deps.monitor.args({
-        ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
-        stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
-      });
       mark("start: spec built");
       let initPid = 0;
       // Created and started in one go (as runc run -d): the init execs on the commit's answer,
       // without the exec fifo's round trip that a separate create and start would cost.
       await runContainer({
-        id, bundle: dir, spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
-        consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
-        spawnWrapper: this.deps.monitor.spawner?.(),
+        ...runOptions(this.starts, c, spec), wrap, executorFd: this.deps.monitor.executorFd,
+        spawnWrapper: early ? early.spawnWrapper : spawn,
         beforeExec: async (pid: number) => {
           initPid = pid;
           mark("start: created");
@@ -276,6 +272,7 @@ export class ContainerService extends EventEmitter {
       this.emit("start", c);
       mark("start: recorded");
     } catch (e) {
+      await early?.release();
       this.controls.get(id)?.close();
       this.controls.delete(id);
       await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});

@@ -86,6 +86,58 @@ export interface SpawnedWrapper {
   kill(signal: number | NodeJS.Signals): void;
 }
 
+/**
+ * The wrapper's argv: the executor after it, the control socket at fd `ctl` and (`sealed`) the
+ * sealed copy of the executor right after it.
+ */
+function wrapperArgv(wrap: string[], sealed: boolean, ctl: number): string[] {
+  return [...wrap, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--", EXECUTOR_PATH, String(ctl)];
+}
+
+/** A wrapper started before its launch: see startWrapperEarly. */
+export interface EarlyWrapper {
+  /** For launch's spawnWrapper: hands over the early one when asked for what it was started with. */
+  spawnWrapper: NonNullable<LaunchOptions["spawnWrapper"]>;
+  /** launch did not take it (the start failed before): resolves once it is gone. */
+  release(): Promise<void>;
+}
+
+/**
+ * Starts the wrapper (and the executor in it) ahead of launch, while the caller still builds the
+ * spec and the plan: the two programs exec on the other CPU meanwhile, and launch finds the
+ * executor waiting for its plan. Nothing is shared before the plan: a caller that dies closes
+ * the control socket and the executor exits; one that gives up kills the wrapper too (no
+ * container is in it yet) and waits for it to go, as launch does when beforePlan fails.
+ */
+export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper"]>, wrap: string[], executorFd?: number): EarlyWrapper {
+  const argv = wrapperArgv(wrap, executorFd !== undefined, 3);
+  const fds = executorFd !== undefined ? [executorFd] : [];
+  let early: Promise<SpawnedWrapper> | undefined = spawn(argv, fds);
+  early.catch(() => {}); // seen by launch when it takes it; nobody's when released
+  const drop = async (w: Promise<SpawnedWrapper>) => {
+    const x = await w.catch(() => undefined);
+    if (!x) return;
+    fs.closeSync(x.ctl);
+    x.kill("SIGKILL");
+    await x.exited;
+  };
+  const same = (a: string[], b: (string | number)[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return {
+    spawnWrapper: async (a, f) => {
+      const mine = early;
+      early = undefined;
+      if (mine && same(a, argv) && same(f.map(String), fds.map(String))) return mine;
+      if (mine) await drop(mine);
+      return spawn(a, f);
+    },
+    release: async () => {
+      const mine = early;
+      early = undefined;
+      if (mine) await drop(mine);
+    },
+  };
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -103,7 +155,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   for (let i = 0; i < preserve; i++) extra.push(3 + i);
   const ctlIndex = 3 + preserve;
   const sealed = !!opts.wrap && opts.executorFd !== undefined;
-  const wrapArgv = (ctl: number) => [...opts.wrap!, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--", EXECUTOR_PATH, String(ctl)];
+  const wrapArgv = (ctl: number) => wrapperArgv(opts.wrap!, sealed, ctl);
   const cannotRun = (e: unknown) => new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
     phase: "executor", hint: "run `npm install` to build it",
   });
@@ -147,8 +199,14 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     if (!planError) opts.onSpawn?.(proc.pid);
   }
   if (planError) {
-    // The control socket closing tells the executor to exit without a plan.
+    // The control socket closing tells the executor to exit without a plan. A wrapper (berthd's
+    // monitor) then records a failed setup and clears its files: it goes now, and is waited for,
+    // so that it cannot do that to the files of a next start.
     fs.closeSync(ctlFd);
+    if (opts.wrap) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
     throw planError;
   }
   writeAll(ctlFd, encodePlan(plan));

@@ -1,0 +1,82 @@
+// A start's path through berthd: the monitor and the executor are started before the spec and the
+// plan are built (startWrapperEarly), so a start that fails in between must leave no monitor
+// behind: it would otherwise clear the files of the next start. And what a start builds comes
+// from the container's record alone: its image may be gone by then.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import fs from "node:fs";
+import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+
+const skip = berthdSkipReason();
+
+/** The berth-monitor processes of this daemon (their argv names files under its directory). */
+function monitorsOf(d: Berthd): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      if (argv[0].endsWith("/berth-monitor") && argv.some((a) => a.startsWith(d.dir))) out.push(Number(p));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+describe.skipIf(!!skip)("berthd start path", () => {
+  const d = new Berthd("startpath");
+  const docker = (...a: string[]) => d.docker(a);
+
+  beforeAll(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  afterAll(async () => {
+    expect(await d.stop()).toEqual([]);
+  });
+
+  it("(the monitors of this daemon are seen: one per running container)", async () => {
+    const before = monitorsOf(d).length;
+    const r = await docker("run", "-d", "--name", "seen", "busybox", "sleep", "30");
+    expect(r.code).toBe(0);
+    expect(monitorsOf(d).length).toBe(before + 1);
+    expect((await docker("rm", "-f", "seen")).code).toBe(0);
+  });
+
+  it("a start refused after its monitor was started (no such user) leaves no monitor, and can be tried again", async () => {
+    const before = monitorsOf(d).length;
+    const r = await docker("run", "--name", "nouser", "-u", "nosuchuser", "busybox", "true");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("unable to find user nosuchuser: no matching entries in passwd file");
+    // gone by the time the answer came, not after the monitor's own wait for an init
+    expect(monitorsOf(d).length).toBe(before);
+    const again = await docker("start", "nouser");
+    expect(again.stderr).toContain("unable to find user nosuchuser");
+    expect(monitorsOf(d).length).toBe(before);
+    expect((await docker("inspect", "-f", "{{.State.Status}} {{.State.Running}}", "nouser")).stdout.trim()).toBe("created false");
+    expect((await docker("rm", "nouser")).code).toBe(0);
+  });
+
+  it("a start runs what was created, and a second start of the same container runs the same", async () => {
+    const r = await docker("run", "--name", "first", "-e", "X=ahead", "-w", "/tmp", "busybox", "sh", "-c", "echo $X $(pwd) $(hostname)");
+    expect(r.code).toBe(0);
+    const id = (await docker("inspect", "-f", "{{.Id}}", "first")).stdout.trim();
+    expect(r.stdout).toBe(`ahead /tmp ${id.slice(0, 12)}\n`);
+    expect((await docker("logs", "first")).stdout).toBe(r.stdout);
+    const again = await docker("start", "-a", "first");
+    expect(again.stdout).toBe(r.stdout);
+    expect((await docker("rm", "first")).code).toBe(0);
+  });
+
+  it("its image removed between create and start: the start runs from the container's own config", async () => {
+    // an image of its own (a tag of busybox would only be untagged)
+    const tar = `${d.dir}/bb.tar`;
+    expect((await docker("import", "-c", "ENV DOOMED=1", tar, "doomed:1")).code).toBe(0);
+    const c = await docker("create", "--name", "orphan", "doomed:1", "sh", "-c", "echo still here");
+    expect(c.code).toBe(0);
+    const rmi = await docker("rmi", "-f", "doomed:1");
+    expect(rmi.stdout).toContain("Deleted: sha256:");
+    expect((await docker("inspect", "-f", "{{.Image}}", "orphan")).code).toBe(0);
+    const r = await docker("start", "-a", "orphan");
+    expect(r.stdout).toBe("still here\n");
+    expect((await docker("rm", "orphan")).code).toBe(0);
+  });
+});
