@@ -13,8 +13,11 @@ $CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
 mv berth-executor.tmp berth-executor
 cd ../monitor
 # The per-container monitor (berthd): small and static too, so a container outlives any library upgrade.
-$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s \
-  -o berth-monitor.tmp monitor.c util.c log.c
+# The executor is built into it (--builtin-executor): its child runs the executor without exec'ing
+# a program of its own.
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s -DBERTH_EXECUTOR_BUILTIN \
+  -o berth-monitor.tmp monitor.c util.c log.c \
+  ../executor/main.c ../executor/plan.c ../executor/mounts.c ../executor/process.c ../executor/console.c ../executor/hooks.c ../executor/notify.c
 mv berth-monitor.tmp berth-monitor
 cd ../spawner
 # berthd's process starter (spawner.c says why it exists); static like the others.

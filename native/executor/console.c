@@ -50,7 +50,7 @@ int recv_fd(int sock)
 	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0)
 		return -1;
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 		return -1;
 	int fd;
 	memcpy(&fd, CMSG_DATA(c), sizeof fd);

@@ -318,6 +318,10 @@ static void give_up_without_init_now(void) {
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 int main(int argc, char **argv) {
+  // Run as the executor (the executor's own re-exec from a sealed copy of this binary, when the
+  // monitor itself was not run from one): a multi-call binary, by the name in argv[0].
+  const char *name = argc > 0 ? strrchr(argv[0], '/') : NULL;
+  if (argc > 0 && !strcmp(name ? name + 1 : argv[0], "berth-executor")) return executor_main(argc, argv, environ);
   o.exec_fd = -1;
   char **program = parse_opts(argc, argv, &o);
   if (!program) return 2;
@@ -363,6 +367,11 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_DFL);
     // dup2 clears close-on-exec on the copies: the container gets exactly these as 0, 1, 2.
     if (dup2(child_in, 0) < 0 || dup2(child_out, 1) < 0 || dup2(child_err, 2) < 0) _exit(127);
+    if (o.builtin_executor) {
+      int n = 0;
+      while (program[n]) n++;
+      _exit(executor_main(n, program, environ));
+    }
     if (o.exec_fd >= 0) {
       // Close-on-exec: the program runs from it but does not keep it open.
       fcntl(o.exec_fd, F_SETFD, FD_CLOEXEC);

@@ -11,6 +11,7 @@ struct opts {
   int keep[16];
   int nkeep;
   int exec_fd;  // -1, or a sealed copy of PROGRAM to run instead of its path (see --exec-fd)
+  int builtin_executor;  // PROGRAM is the executor built into this binary (--builtin-executor)
 };
 
 struct buf {
@@ -20,7 +21,8 @@ struct buf {
 
 char **parse_opts(int argc, char **argv, struct opts *o);
 void close_other_fds(const int *keep, int nkeep);
-int recv_fd(int sock);
+int recv_fd(int sock);  // native/executor/console.c
+int executor_main(int argc, char **argv, char **envp);  // native/executor/main.c
 
 int buf_append(struct buf *b, const void *data, size_t len);
 void buf_consume(struct buf *b, size_t n);

@@ -13,7 +13,7 @@
 #include "monitor.h"
 
 static int usage(const char *msg) {
-  fprintf(stderr, "berth-monitor: %s\nusage: berth-monitor --exit-file F --pid-file P --attach-socket S [--log-file L --log-max-size N --log-max-files K] [--console-socket C] [--stdin] [--stdin-once] [--wait-attach] [--keep-fd N]... [--exec-fd N] -- PROGRAM [ARGS...]\n", msg);
+  fprintf(stderr, "berth-monitor: %s\nusage: berth-monitor --exit-file F --pid-file P --attach-socket S [--log-file L --log-max-size N --log-max-files K] [--console-socket C] [--stdin] [--stdin-once] [--wait-attach] [--keep-fd N]... [--exec-fd N | --builtin-executor] -- PROGRAM [ARGS...]\n", msg);
   return 0;
 }
 
@@ -47,6 +47,9 @@ char **parse_opts(int argc, char **argv, struct opts *o) {
     // berthd keeps one sealed copy of the executor and hands it over: running it saves the
     // executor copying itself into a sealed memfd on every start (CVE-2019-5736).
     if (!strcmp(a, "--exec-fd") && v) { o->exec_fd = atoi(v); i++; continue; }
+    // PROGRAM is the executor's argv, and the executor is built into this binary: the child
+    // runs it without an exec of its own (berthd then runs this monitor from a sealed copy).
+    if (!strcmp(a, "--builtin-executor")) { o->builtin_executor = 1; continue; }
     if (!strcmp(a, "--stdin")) { o->stdin = 1; continue; }
     if (!strcmp(a, "--stdin-once")) { o->stdin_once = 1; continue; }
     if (!strcmp(a, "--wait-attach")) { o->wait_attach = 1; continue; }
@@ -73,20 +76,6 @@ void close_other_fds(const int *keep, int nkeep) {
     if (!kept) close(fd);
   }
   closedir(d);
-}
-
-// The pty master the executor sends over the console socket (SCM_RIGHTS), as runc's protocol.
-int recv_fd(int sock) {
-  char data[256];
-  struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
-  if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) < 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
 }
 
 int buf_append(struct buf *b, const void *data, size_t len) {

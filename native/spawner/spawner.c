@@ -4,10 +4,11 @@
 // request is a message; the answer comes when it is ready, and berthd carries on meanwhile.
 //
 // One request per SOCK_SEQPACKET message on fd 3, its fds attached (SCM_RIGHTS):
-//   u32 id, u32 nfds, then argv as NUL-terminated strings
+//   u32 id, u32 nfds, i32 exec, then argv as NUL-terminated strings
 // The child gets /dev/null as stdin, stdout and stderr, the attached fds as 3, 4, ..., nothing
 // else, default signal handling, and this process's environment; it is not in a session of its
-// own (the monitor makes its own). Answers, 16 bytes each: u32 kind, u32 id, i32 pid, i32 value
+// own (the monitor makes its own). It runs argv[0], or with exec >= 0 the program in attached fd
+// number `exec` (berthd's sealed copy of the monitor), which it does not keep open. Answers, 16 bytes each: u32 kind, u32 id, i32 pid, i32 value
 //   1 started (value 0) | 2 exec failed (value errno; the child is gone) | 3 exited (value the
 //   wait status, as waitpid gives it)
 // When berthd goes away (EOF), this exits; the children it started live on, reparented.
@@ -58,7 +59,7 @@ static void answer(uint32_t kind, uint32_t id, int32_t pid, int32_t value) {
   while (send(sock, m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
-static void child(char **argv, const int *fds, int nfds, int errfd, const sigset_t *old) {
+static void child(char **argv, const int *fds, int nfds, int exec, int errfd, const sigset_t *old) {
   // The error pipe and every received fd first move above the targets, so that placing one
   // cannot clobber another.
   int high[MAX_FDS];
@@ -79,7 +80,13 @@ static void child(char **argv, const int *fds, int nfds, int errfd, const sigset
   for (int s = 1; s < 65; s++) signal(s, SIG_DFL);
   sigprocmask(SIG_SETMASK, old, NULL);
   set_slice(0);
-  execve(argv[0], argv, environ);
+  if (exec >= 0) {
+    // Close-on-exec: the program runs from it (an ELF binary needs no path) but does not keep it.
+    if (fcntl(3 + exec, F_SETFD, FD_CLOEXEC) < 0) goto fail;
+    syscall(SYS_execveat, 3 + exec, "", argv, environ, AT_EMPTY_PATH);
+  } else {
+    execve(argv[0], argv, environ);
+  }
 fail:;
   int e = errno;
   while (write(errfd, &e, sizeof e) < 0 && errno == EINTR) {}
@@ -87,17 +94,23 @@ fail:;
 }
 
 static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sigset_t *old) {
-  if (len < 8) goto out;  // no id to answer to
+  if (len < 4) goto out;  // no id to answer to
   uint32_t id, want;
+  int32_t exec;
   memcpy(&id, msg, 4);
+  if (len < 12) {
+    answer(EXEC_FAILED, id, 0, EINVAL);
+    goto out;
+  }
   memcpy(&want, msg + 4, 4);
-  if ((int)want != nfds) {
+  memcpy(&exec, msg + 8, 4);
+  if ((int)want != nfds || exec < -1 || exec >= nfds) {
     answer(EXEC_FAILED, id, 0, EBADF);
     goto out;
   }
   char *argv[MAX_ARGS + 1];
   int argc = 0;
-  for (ssize_t i = 8; i < len && argc < MAX_ARGS;) {
+  for (ssize_t i = 12; i < len && argc < MAX_ARGS;) {
     char *s = (char *)msg + i;
     size_t n = strnlen(s, (size_t)(len - i));
     if (i + (ssize_t)n >= len) break;  // not terminated: ignore the tail
@@ -117,7 +130,7 @@ static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sig
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
-    child(argv, fds, nfds, p[1], old);
+    child(argv, fds, nfds, exec, p[1], old);
   }
   close(p[1]);
   if (pid < 0) {

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { sealsOf } from "../../src/engine/sys/libc.ts";
+import { MONITOR_PATH } from "../../src/engine/monitor/api.ts";
 
 const skip = berthdSkipReason();
 
@@ -39,6 +41,30 @@ describe.skipIf(!!skip)("berthd start path", () => {
     expect(r.code).toBe(0);
     expect(monitorsOf(d).length).toBe(before + 1);
     expect((await docker("rm", "-f", "seen")).code).toBe(0);
+  });
+
+  it("monitors run from a sealed copy of berth-monitor, the executor built in (no program of its own)", async () => {
+    const before = new Set(monitorsOf(d));
+    expect((await docker("run", "-d", "--name", "sealed", "busybox", "sleep", "30")).code).toBe(0);
+    const [pid] = monitorsOf(d).filter((p) => !before.has(p));
+    expect(fs.readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:berth-monitor");
+    const fd = fs.openSync(`/proc/${pid}/exe`, "r");
+    try {
+      expect(sealsOf(fd) & 15).toBe(15); // no write, grow, shrink, nor new seals
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect((await docker("rm", "-f", "sealed")).code).toBe(0);
+  });
+
+  it("CVE-2019-5736: an entrypoint of /proc/self/exe runs the sealed copy, and the file on disk is untouched", async () => {
+    const sum = () => new Bun.CryptoHasher("sha256").update(fs.readFileSync(MONITOR_PATH)).digest("hex");
+    const was = sum();
+    const r = await docker("run", "--rm", "--entrypoint", "/proc/self/exe", "busybox", "--attach-socket", "/x");
+    // what ran is berth-monitor (it wants its other options), from the memfd: nothing of the host's
+    expect(r.stderr).toContain("berth-monitor: --exit-file, --pid-file and --attach-socket are required");
+    expect(r.code).toBe(2);
+    expect(sum()).toBe(was);
   });
 
   it("a start refused after its monitor was started (no such user) leaves no monitor, and can be tried again", async () => {

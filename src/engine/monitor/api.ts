@@ -125,14 +125,22 @@ const monitorSocket = {
   error: () => {},
 };
 
-/** A sealed in-memory copy of the executor, made once per berthd (see sealedMemfd). */
-function sealedExecutor(): number | undefined {
+/** A sealed in-memory copy of one of native/'s programs, made once per berthd (see sealedMemfd). */
+function sealedCopy(path: string, name: string): number | undefined {
   try {
-    return sealedMemfd("berth-executor", fs.readFileSync(EXECUTOR_PATH));
+    return sealedMemfd(name, fs.readFileSync(path));
   } catch {
-    return undefined; // the executor then makes its own copy each time, as under the berth CLI
+    return undefined;
   }
 }
+
+// Monitors run from a sealed copy of berth-monitor, which has the executor built in: its child
+// runs the executor without an exec of its own (one program fewer per start), and neither it nor
+// the container's init before its exec has a writable binary a container could reach through
+// /proc/PID/exe (CVE-2019-5736). Without one, monitors run from their file and the executor
+// from a sealed copy of its own (or, failing that, it makes one itself, as under the berth CLI).
+const sealedMonitor = sealedCopy(MONITOR_PATH, "berth-monitor");
+const sealedExecutor = sealedMonitor === undefined ? sealedCopy(EXECUTOR_PATH, "berth-executor") : undefined;
 
 // Started on first use, and again if it died; if it cannot start, Bun's spawn does the work
 // (still with a control socket of ours).
@@ -156,10 +164,10 @@ function liveSpawner(): Spawner | undefined {
 
 function currentSpawner(): LaunchOptions["spawnWrapper"] {
   const s = liveSpawner();
-  if (!s) return bunSpawnWrapper;
+  if (!s) return (argv, fds) => bunSpawnWrapper(argv, fds, sealedMonitor);
   return async (argv, fds) => {
     try {
-      return await s.spawnWrapper(argv, fds);
+      return await s.spawnWrapper(argv, fds, sealedMonitor);
     } catch (e) {
       // Its spawner died since (its exit not yet seen): once more, with a new one.
       const again = e instanceof NotSent ? currentSpawner() : undefined;
@@ -186,10 +194,11 @@ export async function runHelper(argv: string[]): Promise<number> {
 }
 
 export const monitorApi: MonitorApi = {
-  executorFd: sealedExecutor(),
+  executorFd: sealedExecutor,
   spawner: currentSpawner,
   args(o) {
     const a = [MONITOR_PATH, "--exit-file", o.exitFile, "--pid-file", o.pidFile, "--attach-socket", o.attachSocket];
+    if (sealedMonitor !== undefined) a.push("--builtin-executor");
     if (o.logFile) a.push("--log-file", o.logFile, "--log-max-size", String(o.logMaxSize), "--log-max-files", String(o.logMaxFiles));
     if (o.consoleSocket) a.push("--console-socket", o.consoleSocket);
     if (o.stdin) a.push("--stdin");

@@ -66,16 +66,19 @@ export class Spawner {
    * exec'd. `owned` (some of `fds`) are closed here once sent; the caller keeps the others open
    * until then, which is at once unless the socket is full (a burst of starts).
    */
-  spawn(argv: string[], fds: number[], owned: number[] = []): { pid: Promise<number>; exited: Promise<number> } {
+  spawn(argv: string[], fds: number[], owned: number[] = [], execFd?: number): { pid: Promise<number>; exited: Promise<number> } {
     if (this.dead) throw new NotSent("berth-spawner is not running");
     const id = this.nextId++;
-    const head = new Uint8Array(8);
+    // `execFd`: the program is run from it (a sealed copy), sent after the others; argv[0] names it.
+    const sent = execFd === undefined ? fds : [...fds, execFd];
+    const head = new Uint8Array(12);
     new DataView(head.buffer).setUint32(0, id, true);
-    new DataView(head.buffer).setUint32(4, fds.length, true);
+    new DataView(head.buffer).setUint32(4, sent.length, true);
+    new DataView(head.buffer).setInt32(8, execFd === undefined ? -1 : fds.length, true);
     const args = argv.map((a) => enc.encode(`${a}\0`));
-    const msg = new Uint8Array(8 + args.reduce((n, a) => n + a.length, 0));
+    const msg = new Uint8Array(12 + args.reduce((n, a) => n + a.length, 0));
     msg.set(head);
-    let off = 8;
+    let off = 12;
     for (const a of args) {
       msg.set(a, off);
       off += a.length;
@@ -91,7 +94,7 @@ export class Spawner {
         reject,
       });
     });
-    this.queue.push({ id, msg, fds, owned });
+    this.queue.push({ id, msg, fds: sent, owned });
     this.flush();
     return { pid, exited };
   }
@@ -130,11 +133,11 @@ export class Spawner {
   }
 
   /** A SpawnedWrapper for launch(): the control socket is made here, its other end sent along. */
-  async spawnWrapper(argv: string[], fds: number[]): Promise<SpawnedWrapper> {
+  async spawnWrapper(argv: string[], fds: number[], execFd?: number): Promise<SpawnedWrapper> {
     const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
     let r: { pid: Promise<number>; exited: Promise<number> };
     try {
-      r = this.spawn(argv, [childCtl, ...fds], [childCtl]);
+      r = this.spawn(argv, [childCtl, ...fds], [childCtl], execFd);
     } catch (e) {
       fs.closeSync(ctl);
       fs.closeSync(childCtl);
@@ -243,11 +246,13 @@ async function untilGone(pid: number): Promise<void> {
  * ours, made here and closed by launch() once the start is settled (Bun's own "pipe" end would
  * stay open in berthd for good). The event loop waits in vfork meanwhile.
  */
-export async function bunSpawnWrapper(argv: string[], fds: number[]): Promise<SpawnedWrapper> {
+export async function bunSpawnWrapper(argv: string[], fds: number[], execFd?: number): Promise<SpawnedWrapper> {
   const [ctl, childCtl] = socketpair(SOCK_STREAM, true);
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore", childCtl, ...fds] as never });
+    // `execFd`: run from it, as the child's fd after the others (the monitor closes what it does not keep).
+    const run = execFd === undefined ? argv : [`/proc/self/fd/${4 + fds.length}`, ...argv.slice(1)];
+    proc = Bun.spawn(run, { argv0: argv[0], stdio: ["ignore", "ignore", "ignore", childCtl, ...fds, ...(execFd === undefined ? [] : [execFd])] as never });
   } catch (e) {
     fs.closeSync(ctl);
     throw e;

@@ -144,6 +144,11 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
   return fd;
 }
 
+/** The seals of a memfd (fcntl F_GET_SEALS): F_SEAL_SEAL 1, SHRINK 2, GROW 4, WRITE 8; -1 for other files. */
+export function sealsOf(fd: number): number {
+  return lib.symbols.fcntl(fd, 1034 /* F_GET_SEALS */, 0);
+}
+
 export const SOCK_STREAM = 1, SOCK_SEQPACKET = 5;
 const AF_UNIX = 1, SOCK_CLOEXEC = 0o2000000, SOCK_NONBLOCK = 0o4000;
 
