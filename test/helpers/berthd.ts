@@ -2,6 +2,7 @@
 // one temp directory, and a cgroup parent of its own. stop() removes every container through the
 // API, stops the daemon, then checks (and clears) what could be left: mounts under the directory,
 // monitors, cgroups. The stock docker CLI is driven against it with DOCKER_HOST.
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mountTmpfs, scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import { BUSYBOX, IS_ROOT, REPO, makeRootfs } from "./rootfs.ts";
@@ -177,4 +178,20 @@ export class Berthd {
     fs.rmSync(this.dir, { recursive: true, force: true });
     return leftovers;
   }
+}
+
+/**
+ * A private berthd for the enclosing describe: started, with busybox:latest imported, before its
+ * tests; stopped after them, and nothing may be left behind (stop() reports what was).
+ */
+export function berthdForSuite(name: string, opts?: ConstructorParameters<typeof Berthd>[1]): { d: Berthd; docker: (...a: string[]) => Promise<Result> } {
+  const d = new Berthd(name, opts);
+  beforeAll(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  afterAll(async () => {
+    expect(await d.stop()).toEqual([]);
+  });
+  return { d, docker: (...a: string[]) => d.docker(a) };
 }

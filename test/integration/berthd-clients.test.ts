@@ -1,6 +1,6 @@
 // Client libraries against berthd, unmodified: docker-py (Debian's python3-docker).
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { describe, expect, it } from "bun:test";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 import { REPO } from "../helpers/rootfs.ts";
 
 const skip = berthdSkipReason();
@@ -8,14 +8,7 @@ const python = Bun.which("python3");
 const hasDockerPy = !!python && Bun.spawnSync([python, "-c", "import docker"]).exitCode === 0;
 
 describe.skipIf(!!skip || !hasDockerPy)("docker-py against berthd", () => {
-  const d = new Berthd("py");
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d } = berthdForSuite("py");
 
   it("create, start, attach, logs, wait, run --rm, rm", () => {
     const r = Bun.spawnSync([python!, `${REPO}/test/fixtures/clients/dockerpy_lifecycle.py`, `unix://${d.sock}`], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });

@@ -1,21 +1,12 @@
 // Container commands through the stock docker CLI against a private berthd: output and exit codes
 // as dockerd gives them for the same commands (recorded from Debian's dockerd 20.10 here).
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { describe, expect, it } from "bun:test";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 
 const skip = berthdSkipReason();
 
 describe.skipIf(!!skip)("berthd containers with the docker CLI", () => {
-  const d = new Berthd("ctr");
-  const docker = (...a: string[]) => d.docker(a);
-
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d, docker } = berthdForSuite("ctr");
 
   it("run --rm prints the output and passes the exit status through", async () => {
     const r = await docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3");

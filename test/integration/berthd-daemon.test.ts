@@ -1,9 +1,9 @@
 // berthd as a daemon: flags and start-up errors, the API's protocol details, bad input, load,
 // and surviving its own crash with containers running.
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import net from "node:net";
-import { BERTHD, Berthd, berthdSkipReason, spawnerOf } from "../helpers/berthd.ts";
+import { BERTHD, Berthd, berthdSkipReason, spawnerOf, berthdForSuite } from "../helpers/berthd.ts";
 import { alive } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
@@ -48,14 +48,7 @@ describe.skipIf(!!skip)("berthd start-up", () => {
 });
 
 describe.skipIf(!!skip)("berthd API", () => {
-  const d = new Berthd("api");
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d } = berthdForSuite("api");
 
   it("answers HEAD /_ping with dockerd's headers", async () => {
     const out = await raw(d.sock, "HEAD /_ping HTTP/1.1\r\nHost: api.moby.localhost\r\nConnection: close\r\n\r\n");

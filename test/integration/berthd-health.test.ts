@@ -1,14 +1,13 @@
 // Health checks through the stock docker CLI: --health-* flags and an image's HEALTHCHECK, the
 // starting/healthy/unhealthy states with their log, the start period, the timeout, ps's status
 // and health filter, and what a stop leaves.
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { describe, expect, it } from "bun:test";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 
 const skip = berthdSkipReason();
 
 describe.skipIf(!!skip)("berthd health checks", () => {
-  const d = new Berthd("health");
-  const docker = (...a: string[]) => d.docker(a);
+  const { d, docker } = berthdForSuite("health");
   const health = async (name: string) => JSON.parse((await docker("inspect", "-f", "{{json .State.Health}}", name)).stdout);
   async function until(name: string, ok: (h: any) => boolean, ms = 8000): Promise<any> {
     const end = Date.now() + ms;
@@ -21,13 +20,6 @@ describe.skipIf(!!skip)("berthd health checks", () => {
     return h;
   }
 
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
 
   it("a passing check: starting, then healthy, with its log; ps shows it and filters on it", async () => {
     await docker("run", "-d", "--name", "ok", "--health-cmd", "echo fine", "--health-interval", "1s", "busybox", "sleep", "60");

@@ -1,7 +1,7 @@
 // Restart policies through the stock docker CLI: always, on-failure[:N], unless-stopped, the
 // back-off, stop/kill/rm during a pending restart, and what a daemon restart brings back.
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { describe, expect, it } from "bun:test";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 
 const skip = berthdSkipReason();
 
@@ -18,16 +18,7 @@ async function until(d: Berthd, name: string, fmt: string, ok: (v: string) => bo
 }
 
 describe.skipIf(!!skip)("berthd restart policies", () => {
-  const d = new Berthd("restart");
-  const docker = (...a: string[]) => d.docker(a);
-
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d, docker } = berthdForSuite("restart");
 
   it("always: restarted after each exit, with a growing delay; stop ends it and start counts afresh", async () => {
     await docker("run", "-d", "--name", "alw", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; exit 1");

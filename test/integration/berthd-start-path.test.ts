@@ -2,9 +2,9 @@
 // plan are built (startWrapperEarly), so a start that fails in between must leave no monitor
 // behind: it would otherwise clear the files of the next start. And what a start builds comes
 // from the container's record alone: its image may be gone by then.
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import fs from "node:fs";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 import { sealsOf } from "../../src/engine/sys/libc.ts";
 import { MONITOR_PATH } from "../../src/engine/monitor/api.ts";
 
@@ -24,16 +24,7 @@ function monitorsOf(d: Berthd): number[] {
 }
 
 describe.skipIf(!!skip)("berthd start path", () => {
-  const d = new Berthd("startpath");
-  const docker = (...a: string[]) => d.docker(a);
-
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d, docker } = berthdForSuite("startpath");
 
   it("(the monitors of this daemon are seen: one per running container)", async () => {
     const before = monitorsOf(d).length;

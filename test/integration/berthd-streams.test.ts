@@ -2,7 +2,7 @@
 // json-file log's size cap, docker events.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fs from "node:fs";
-import { Berthd, berthdSkipReason } from "../helpers/berthd.ts";
+import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 
 const skip = berthdSkipReason();
 
@@ -59,14 +59,7 @@ describe.skipIf(!!skip)("berthd streams", () => {
 });
 
 describe.skipIf(!!skip || !Bun.which("script"))("berthd detach keys", () => {
-  const d = new Berthd("detach");
-  beforeAll(async () => {
-    await d.start();
-    await d.importBusybox();
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toEqual([]);
-  });
+  const { d } = berthdForSuite("detach");
 
   it("run -it --detach-keys leaves the container running, and logs --until stops there", async () => {
     const { DOCKER_CLI } = await import("../helpers/berthd.ts");
