@@ -59,7 +59,7 @@ export interface LaunchOptions {
    * wrapper gets `fds` as its fds 3, 4, ...: fd 3 the other end of the control socket it makes.
    */
   spawnWrapper?: (argv: string[], fds: number[]) => Promise<SpawnedWrapper>;
-  /** The executor runs (its pid): record it before it can do anything. */
+  /** The executor runs (its pid): record it before it can do anything (a wrapped one: once it has its plan). */
   onSpawn?: (executorPid: number) => void;
   /**
    * Host work the plan does not depend on being done yet (making the cgroups), done while the
@@ -196,7 +196,6 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       throw planError ?? cannotRun(e);
     }
     mark("executor spawned");
-    if (!planError) opts.onSpawn?.(proc.pid);
   }
   if (planError) {
     // The control socket closing tells the executor to exit without a plan. A wrapper (berthd's
@@ -211,6 +210,9 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   }
   writeAll(ctlFd, encodePlan(plan));
   mark("plan sent");
+  // A wrapped executor is recorded once it has its plan, off the start's path: until the commit
+  // it cannot outlive us (our end of its control socket closing ends it, and the init with it).
+  if (spawning) opts.onSpawn?.(proc.pid);
   opts.afterPlan?.();
   let initPid = 0;
   let error: BerthError | undefined;
