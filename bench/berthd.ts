@@ -28,27 +28,21 @@ function rssKb(pid: number): number {
 }
 
 /**
- * Waits until the machine is idle: 90% over `windowMs`, for at most `tries` windows.
- * Between phases (300 ms windows, at most 20 s): what a daemon left running after the last
- * phase (dockerd's network namespaces are torn down by the kernel in the background,
- * containerd collects garbage later) must not be billed to the next phase.
- * Before each sequential run (20 ms windows, at most 0.5 s): interleaving puts the daemons' runs
- * back to back, and each took the other's background work after its last run (dockerd's shim and
- * network namespace teardown, berthd's removal of the container's files): berthd's median was
- * 0.4 to 1.8 ms higher interleaved than alone.
+ * Waits until the machine is idle (90% over 300 ms, at most 20 s): what a daemon left running
+ * after the last phase (dockerd's network namespaces are torn down by the kernel in the
+ * background, containerd collects garbage later) must not be billed to the next phase.
  */
-async function untilIdle(windowMs: number, tries: number): Promise<void> {
+async function quiesce(): Promise<void> {
   const cpu = () => fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  for (let i = 0; i < tries; i++) {
+  for (let i = 0; i < 60; i++) {
     const a = cpu();
-    await Bun.sleep(windowMs);
-    const d = cpu().map((x, k) => x - a[k]);
+    await Bun.sleep(300);
+    const b = cpu();
+    const d = b.map((x, k) => x - a[k]);
     const total = d.reduce((x, y) => x + y, 0);
     if (total > 0 && d[3] / total >= 0.9) return;
   }
 }
-const quiesce = () => untilIdle(300, 60);
-const settle = () => untilIdle(20, 25);
 
 /** pids of processes whose command line mentions `needle` (only ours: the needle is a private temp dir). */
 function pidsMentioning(needle: string, name: string): number[] {
@@ -106,17 +100,13 @@ try {
   const stubTarget: Target = { name: "stub", env: stub.env };
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
-    for (const t of targets) {
-      await settle();
-      seq[t.name].push(time(() => cli(t, ["run", "--rm", "busybox", "true"])));
-    }
-    await settle();
+    for (const t of targets) seq[t.name].push(time(() => cli(t, ["run", "--rm", "busybox", "true"])));
     floor.push(time(() => cli(stubTarget, ["run", "--rm", "busybox", "true"])));
   }
   await Bun.sleep(1500);
   const afterRuns = daemonsRss();
   const spawnerRss = rssKb(spawnerOf(berthd.proc!.pid) ?? 0);
-  console.log(`\ndocker run --rm busybox true, ${runs} sequential each, interleaved (the machine idle before each), stock CLI`);
+  console.log(`\ndocker run --rm busybox true, ${runs} sequential each, interleaved, stock CLI`);
   console.log("daemon    median ms    p90 ms");
   for (const [n, xs] of Object.entries(seq)) console.log(`${n.padEnd(8)} ${q(xs, 0.5).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(9)}`);
   console.log(`berthd/dockerd median ratio: ${(q(seq.berthd, 0.5) / q(seq.dockerd, 0.5)).toFixed(2)} (goal <= 0.20)`);
