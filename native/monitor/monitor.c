@@ -323,6 +323,8 @@ int main(int argc, char **argv) {
   const char *name = argc > 0 ? strrchr(argv[0], '/') : NULL;
   if (argc > 0 && !strcmp(name ? name + 1 : argv[0], "berth-executor")) return executor_main(argc, argv, environ);
   o.exec_fd = -1;
+  // Run from berthd's sealed copy, the kernel names us after the memfd ("memfd:berth-mon").
+  prctl(PR_SET_NAME, "berth-monitor");
   char **program = parse_opts(argc, argv, &o);
   if (!program) return 2;
   if (getpid() != getsid(0)) setsid();
@@ -368,6 +370,7 @@ int main(int argc, char **argv) {
     // dup2 clears close-on-exec on the copies: the container gets exactly these as 0, 1, 2.
     if (dup2(child_in, 0) < 0 || dup2(child_out, 1) < 0 || dup2(child_err, 2) < 0) _exit(127);
     if (o.builtin_executor) {
+      prctl(PR_SET_NAME, "berth-executor");
       int n = 0;
       while (program[n]) n++;
       _exit(executor_main(n, program, environ));

@@ -39,6 +39,7 @@ describe.skipIf(!!skip)("berthd start path", () => {
     expect((await docker("run", "-d", "--name", "sealed", "busybox", "sleep", "30")).code).toBe(0);
     const [pid] = monitorsOf(d).filter((p) => !before.has(p));
     expect(fs.readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:berth-monitor");
+    expect(fs.readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("berth-monitor\n"); // as ps shows it, not the memfd's name
     const fd = fs.openSync(`/proc/${pid}/exe`, "r");
     try {
       expect(sealsOf(fd) & 15).toBe(15); // no write, grow, shrink, nor new seals
