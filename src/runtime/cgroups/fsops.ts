@@ -51,6 +51,9 @@ export const realFs: CgroupFs = {
 
 export { errnoOf } from "../errors.ts";
 
+/** The filesystem a layout's cgroups are on: the real one, or a test's fake (fakefs.ts). */
+export const fsOf = (layout: { fs?: CgroupFs }): CgroupFs => layout.fs ?? realFs;
+
 /** Sleep synchronously (no event loop needed): used for short retry loops. */
 export function sleepSync(ms: number): void {
   if (ms <= 0) return;

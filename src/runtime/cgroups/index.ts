@@ -18,10 +18,12 @@ export type { CgroupHierarchy, ContainerCgroup } from "./types";
 export { resolveCgroupPath, expandSlice, pathInHierarchy } from "./path";
 export type { ApplyOptions, WriteRecord } from "./resources";
 export { applyResources, sharesToWeight, blkioWeightToIoWeight, swapToV2 } from "./resources";
-export type { CreateOptions, DestroyOptions, FreezeOptions, CgroupStats } from "./manager";
+export type { CreateOptions, DestroyOptions } from "./manager";
 export {
-  createCgroup, ensureCgroupPath, destroyCgroup, freeze, isFrozen, listPids, readStats, planHierarchies, candidatePids, ownsHierarchy, joinedDirs, applyOwnedResources,
+  createCgroup, ensureCgroupPath, destroyCgroup, listPids, planHierarchies, candidatePids, ownsHierarchy, joinedDirs, applyOwnedResources,
 } from "./manager";
+export type { FreezeOptions, CgroupStats } from "./control";
+export { freeze, isFrozen, readStats } from "./control";
 export type { PlannedMount, PlannedSymlink, CgroupMountPlan, CgroupMountOptions } from "./mounts";
 export { cgroupMounts, parseMountOptions, MS } from "./mounts";
 export { DEFAULT_ALLOWED_DEVICES } from "./devices";
