@@ -260,6 +260,7 @@ export class ContainerService extends EventEmitter {
           await this.beforeStart?.(c, paths.attachSocket);
         },
       } as Parameters<typeof runContainer>[0]);
+      await early?.release(); // (taken by launch: nothing to do; a start that ran without it must not leave it waiting)
       mark("start: started");
       // (the init's pid came with the commit: no need to read the runtime's state back)
       const pid = initPid || loadContainer(this.runtimeRoot, id).state.pid;
