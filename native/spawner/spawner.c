@@ -8,7 +8,8 @@
 // The child gets /dev/null as stdin, stdout and stderr, the attached fds as 3, 4, ..., nothing
 // else, default signal handling, and this process's environment; it is not in a session of its
 // own (the monitor makes its own). It runs argv[0], or with exec >= 0 the program in attached fd
-// number `exec` (berthd's sealed copy of the monitor), which it does not keep open. Answers, 16 bytes each: u32 kind, u32 id, i32 pid, i32 value
+// number `exec` (berthd's sealed copy of the monitor), which it does not keep open.
+// Answers, 16 bytes each: u32 kind, u32 id, i32 pid, i32 value
 //   1 started (value 0) | 2 exec failed (value errno; the child is gone) | 3 exited (value the
 //   wait status, as waitpid gives it)
 // When berthd goes away (EOF), this exits; the children it started live on, reparented.

@@ -94,6 +94,17 @@ function wrapperArgv(wrap: string[], sealed: boolean, ctl: number): string[] {
   return [...wrap, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--", EXECUTOR_PATH, String(ctl)];
 }
 
+/**
+ * A wrapper that gets no plan: the control socket closing tells its executor to exit, and the
+ * wrapper (berthd's monitor, which would then record a failed setup and clear its files) is
+ * killed and waited for, so that it cannot do that to the files of a next start.
+ */
+async function abandonWrapper(ctl: number, w: { kill(signal: NodeJS.Signals): void; exited: Promise<unknown> }): Promise<void> {
+  fs.closeSync(ctl);
+  w.kill("SIGKILL");
+  await w.exited;
+}
+
 /** A wrapper started before its launch: see startWrapperEarly. */
 export interface EarlyWrapper {
   /** For launch's spawnWrapper: hands over the early one when asked for what it was started with. */
@@ -116,17 +127,14 @@ export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper
   early.catch(() => {}); // seen by launch when it takes it; nobody's when released
   const drop = async (w: Promise<SpawnedWrapper>) => {
     const x = await w.catch(() => undefined);
-    if (!x) return;
-    fs.closeSync(x.ctl);
-    x.kill("SIGKILL");
-    await x.exited;
+    if (x) await abandonWrapper(x.ctl, x);
   };
-  const same = (a: string[], b: (string | number)[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const same = <T>(a: T[], b: T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   return {
     spawnWrapper: async (a, f) => {
       const mine = early;
       early = undefined;
-      if (mine && same(a, argv) && same(f.map(String), fds.map(String))) return mine;
+      if (mine && same(a, argv) && same(f, fds)) return mine;
       if (mine) await drop(mine);
       return spawn(a, f);
     },
@@ -198,14 +206,9 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     mark("executor spawned");
   }
   if (planError) {
-    // The control socket closing tells the executor to exit without a plan. A wrapper (berthd's
-    // monitor) then records a failed setup and clears its files: it goes now, and is waited for,
-    // so that it cannot do that to the files of a next start.
-    fs.closeSync(ctlFd);
-    if (opts.wrap) {
-      proc.kill("SIGKILL");
-      await proc.exited;
-    }
+    // The control socket closing tells the executor to exit without a plan.
+    if (opts.wrap) await abandonWrapper(ctlFd, proc);
+    else fs.closeSync(ctlFd);
     throw planError;
   }
   writeAll(ctlFd, encodePlan(plan));
