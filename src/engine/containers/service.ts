@@ -9,7 +9,7 @@ import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { startWrapperEarly } from "../../runtime/executor/launch.ts";
-import { monitorPaths, runOptions, startSpec, type StartContext } from "./start-inputs.ts";
+import { monitorPaths, startSpec, type StartContext } from "./start-inputs.ts";
 import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
 import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -63,11 +63,10 @@ export class ContainerService extends EventEmitter {
     warn: (m) => log.warn(m),
   };
 
-  /** What deciding a start needs of this service (start-inputs.ts). */
+  /** What building a start's inputs needs of this service (start-inputs.ts). */
   private readonly starts: StartContext = {
-    dir: (id) => this.dir(id), runDir: (id) => this.runDir(id), logPath: (id) => this.logPath(id), sinks: this.sinks,
-    runtimeRoot: () => this.runtimeRoot, buildSpec: (i) => this.deps.buildSpec(i), imageConfig: (c) => this.imageConfigOf(c),
-    cgroupsPath: (id, h) => this.cgroupsPath(id, h),
+    dir: (id) => this.dir(id), runDir: (id) => this.runDir(id), logPath: (id) => this.logPath(id),
+    buildSpec: (i) => this.deps.buildSpec(i), imageConfig: (c) => this.imageConfigOf(c), cgroupsPath: (id, h) => this.cgroupsPath(id, h),
   };
 
   constructor(db: import("bun:sqlite").Database, private o: ServiceOptions, private deps: Deps) {
@@ -248,7 +247,8 @@ export class ContainerService extends EventEmitter {
       // Created and started in one go (as runc run -d): the init execs on the commit's answer,
       // without the exec fifo's round trip that a separate create and start would cost.
       await runContainer({
-        ...runOptions(this.starts, c, spec), wrap, executorFd: this.deps.monitor.executorFd,
+        id, bundle: this.dir(id), spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
+        consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
         spawnWrapper: early ? early.spawnWrapper : spawn,
         beforeExec: async (pid: number) => {
           initPid = pid;

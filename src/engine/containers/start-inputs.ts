@@ -1,21 +1,17 @@
 // What a container's start hands the runtime, decided from its record: the monitor's files in
-// the run dir, the spec with the real paths (buildSpec at phase "start", with the image's
-// passwd and group), and the runtime's options. Kept apart from the service, which only
-// sequences the start.
+// the run dir, and the spec with the real paths (buildSpec at phase "start", with the image's
+// passwd and group). Kept apart from the service, which sequences the start.
 import fs from "node:fs";
-import type { Sinks } from "../../runtime/sinks.ts";
 import type { Spec } from "../../runtime/spec/types.ts";
 import type { SpecBuilder } from "./deps.ts";
 import { logsRead } from "./logopts.ts";
 import type { ContainerRecord, Json } from "./store.ts";
 
-/** What deciding a start needs of the container service. */
+/** What building a start's inputs needs of the container service. */
 export interface StartContext {
   dir(id: string): string;
   runDir(id: string): string;
   logPath(id: string): string;
-  runtimeRoot(): string;
-  sinks: Sinks;
   buildSpec: SpecBuilder;
   imageConfig(c: ContainerRecord): Json;
   cgroupsPath(id: string, hostConfig: Json): string;
@@ -27,15 +23,6 @@ export function monitorPaths(ctx: StartContext, c: ContainerRecord) {
   return {
     exitFile: `${run}/exit.json`, pidFile: `${run}/init.pid`, logFile: logsRead(c) ? ctx.logPath(c.id) : undefined,
     attachSocket: `${run}/attach.sock`, consoleSocket: c.config.Tty ? `${run}/console.sock` : undefined,
-  };
-}
-
-/** What the runtime is asked for a run of `c` (besides the monitor, which the service starts). */
-export function runOptions(ctx: StartContext, c: ContainerRecord, spec: Spec) {
-  const paths = monitorPaths(ctx, c);
-  return {
-    id: c.id, bundle: ctx.dir(c.id), spec, root: ctx.runtimeRoot(), pidFile: paths.pidFile, detach: true,
-    consoleSocket: paths.consoleSocket, sinks: ctx.sinks,
   };
 }
 
