@@ -7,20 +7,19 @@ import fs from "node:fs";
 import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
 import { sealsOf } from "../../src/engine/sys/libc.ts";
 import { MONITOR_PATH } from "../../src/engine/monitor/api.ts";
+import { processesMentioning } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
 
 /** The berth-monitor processes of this daemon (their argv names files under its directory). */
 function monitorsOf(d: Berthd): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
+  return processesMentioning(d.dir).filter((p) => {
     try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-      if (argv[0].endsWith("/berth-monitor") && argv.some((a) => a.startsWith(d.dir))) out.push(Number(p));
-    } catch { /* gone */ }
-  }
-  return out;
+      return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0].endsWith("/berth-monitor");
+    } catch {
+      return false; // gone
+    }
+  });
 }
 
 describe.skipIf(!!skip)("berthd start path", () => {
