@@ -149,36 +149,29 @@ export function readStats(layout: CgroupLayout, cg: ContainerCgroup): CgroupStat
     return n === undefined ? undefined : n >= UNLIMITED ? null : n;
   };
 
-  // memory
+  // memory: the same counters in v1's files and in v2's
+  const readMemory = (dir: string, f: { usage: string; limit: string; peak: string; swap: string; swapLimit: string }) => {
+    const usage = num(rd(dir, f.usage));
+    if (usage === undefined) return;
+    stats.memory = { usage, limit: lim(rd(dir, f.limit)) ?? null };
+    const peak = num(rd(dir, f.peak));
+    if (peak !== undefined) stats.memory.maxUsage = peak;
+    const sw = num(rd(dir, f.swap));
+    if (sw !== undefined) {
+      stats.memory.swapUsage = sw;
+      stats.memory.swapLimit = lim(rd(dir, f.swapLimit)) ?? null;
+    }
+    const st = rd(dir, "memory.stat");
+    if (st) stats.memory.stat = parseKV(st);
+  };
   const memV1 = dirOf("memory");
   if (memV1) {
-    const usage = num(rd(memV1, "memory.usage_in_bytes"));
-    if (usage !== undefined) {
-      stats.memory = { usage, limit: lim(rd(memV1, "memory.limit_in_bytes")) ?? null };
-      const peak = num(rd(memV1, "memory.max_usage_in_bytes"));
-      if (peak !== undefined) stats.memory.maxUsage = peak;
-      const sw = num(rd(memV1, "memory.memsw.usage_in_bytes"));
-      if (sw !== undefined) {
-        stats.memory.swapUsage = sw;
-        stats.memory.swapLimit = lim(rd(memV1, "memory.memsw.limit_in_bytes")) ?? null;
-      }
-      const st = rd(memV1, "memory.stat");
-      if (st) stats.memory.stat = parseKV(st);
-    }
+    readMemory(memV1, {
+      usage: "memory.usage_in_bytes", limit: "memory.limit_in_bytes", peak: "memory.max_usage_in_bytes",
+      swap: "memory.memsw.usage_in_bytes", swapLimit: "memory.memsw.limit_in_bytes",
+    });
   } else if (v2) {
-    const usage = num(rd(v2, "memory.current"));
-    if (usage !== undefined) {
-      stats.memory = { usage, limit: lim(rd(v2, "memory.max")) ?? null };
-      const peak = num(rd(v2, "memory.peak"));
-      if (peak !== undefined) stats.memory.maxUsage = peak;
-      const sw = num(rd(v2, "memory.swap.current"));
-      if (sw !== undefined) {
-        stats.memory.swapUsage = sw;
-        stats.memory.swapLimit = lim(rd(v2, "memory.swap.max")) ?? null;
-      }
-      const st = rd(v2, "memory.stat");
-      if (st) stats.memory.stat = parseKV(st);
-    }
+    readMemory(v2, { usage: "memory.current", limit: "memory.max", peak: "memory.peak", swap: "memory.swap.current", swapLimit: "memory.swap.max" });
   }
 
   // cpu
