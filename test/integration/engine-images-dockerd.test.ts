@@ -5,11 +5,10 @@ import { describe, expect, test, beforeAll, afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import crypto from "node:crypto";
-import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
-import { ImageService } from "../../src/engine/images/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { Dockerd, dockerSkipReason, makeBusyboxRootfs } from "../helpers/dockerd.ts";
+import { imageServiceAt } from "../helpers/images.ts";
 
 const skip = dockerSkipReason();
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-dockerd-`);
@@ -23,11 +22,7 @@ async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 function service(name: string) {
-  const root = `${work}/${name}`;
-  fs.mkdirSync(root);
-  const db = new Database(`${root}/berth.db`);
-  db.run("PRAGMA journal_mode = WAL");
-  return new ImageService(db, root);
+  return imageServiceAt(`${work}/${name}`).svc;
 }
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 

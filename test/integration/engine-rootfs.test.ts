@@ -6,14 +6,13 @@ import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import crypto from "node:crypto";
-import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
-import { ImageService } from "../../src/engine/images/index.ts";
 import { RootfsManager, isMounted } from "../../src/engine/rootfs/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import { BUSYBOX, IS_ROOT, makeRootfs } from "../helpers/rootfs.ts";
 import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
+import { imageServiceAt } from "../helpers/images.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-rootfs-`);
 const managers: RootfsManager[] = [];
@@ -26,11 +25,7 @@ afterAll(() => {
 });
 let n = 0;
 function setup() {
-  const root = `${work}/root${++n}`;
-  fs.mkdirSync(root, { recursive: true });
-  const db = new Database(`${root}/berth.db`);
-  db.run("PRAGMA journal_mode = WAL");
-  const images = new ImageService(db, root);
+  const { svc: images, root } = imageServiceAt(`${work}/root${++n}`);
   const rootfs = new RootfsManager(images, root);
   managers.push(rootfs);
   return { images, rootfs, root };

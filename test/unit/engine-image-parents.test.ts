@@ -6,23 +6,17 @@ import { describe, expect, test, afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import crypto from "node:crypto";
-import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { packStream } from "../../src/engine/archive/pack.ts";
 import type { ApiError } from "../../src/engine/errors.ts";
 import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
+import { imageServiceAt } from "../helpers/images.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-image-parents-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 let n = 0;
-function newService() {
-  const root = `${work}/root${++n}`;
-  fs.mkdirSync(root, { recursive: true });
-  const db = new Database(`${root}/berth.db`);
-  db.run("PRAGMA journal_mode = WAL");
-  return new ImageService(db, root);
-}
+const newService = () => imageServiceAt(`${work}/root${++n}`).svc;
 type E = TarEntry;
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 const err = async (p: () => unknown) => {

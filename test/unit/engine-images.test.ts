@@ -6,25 +6,19 @@ import fs from "node:fs";
 import os from "node:os";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
-import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
-import { ImageService } from "../../src/engine/images/index.ts";
 import { familiar, parseNamed, fullString, withDefaultTag } from "../../src/engine/images/reference.ts";
 import { applyChanges } from "../../src/engine/images/config.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { ApiError } from "../../src/engine/errors.ts";
 import { BUSYBOX, makeRootfs } from "../helpers/rootfs.ts";
+import { imageServiceAt } from "../helpers/images.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-svc-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 let n = 0;
 
-export function newService(root = `${work}/root${++n}`): { svc: ImageService; root: string; db: Database } {
-  fs.mkdirSync(root, { recursive: true });
-  const db = new Database(`${root}/berth.db`);
-  db.run("PRAGMA journal_mode = WAL");
-  return { svc: new ImageService(db, root), root, db };
-}
+const newService = (root = `${work}/root${++n}`) => imageServiceAt(root);
 
 export async function bytesOf(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -6,23 +6,18 @@ import fs from "node:fs";
 import os from "node:os";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
-import { Database } from "bun:sqlite";
 import type { TarHeader as Headers } from "../../src/engine/archive/pack.ts";
 import { ImageService } from "../../src/engine/images/index.ts";
 import { packDir, packStream } from "../../src/engine/archive/pack.ts";
 import { extractTo } from "../../src/engine/archive/extract.ts";
 import type { ApiError } from "../../src/engine/errors.ts";
 import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
+import { imageServiceAt } from "../helpers/images.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-xfer-`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 let n = 0;
-function newService(root = `${work}/root${++n}`) {
-  fs.mkdirSync(root, { recursive: true });
-  const db = new Database(`${root}/berth.db`);
-  db.run("PRAGMA journal_mode = WAL");
-  return { svc: new ImageService(db, root), root, db };
-}
+const newService = (root = `${work}/root${++n}`) => imageServiceAt(root);
 type E = TarEntry;
 const sha = (b: Uint8Array | string) => `sha256:${crypto.createHash("sha256").update(b).digest("hex")}`;
 const hex = (d: string) => d.slice(7);
