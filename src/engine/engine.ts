@@ -16,6 +16,7 @@ import { openImages, type Images } from "./images/wiring.ts";
 import { ExecService } from "./containers/exec.ts";
 import { HealthChecks } from "./containers/health.ts";
 import { startsWithDaemon } from "./containers/restart.ts";
+import { spreadSubdirectories } from "./sys/libc.ts";
 
 export class Engine {
   readonly events = new EventBus();
@@ -75,7 +76,8 @@ export class Engine {
       id = crypto.randomUUID();
       fs.writeFileSync(idFile, id + "\n");
     }
-    for (const d of ["containers"]) fs.mkdirSync(`${config.dataRoot}/${d}`, { recursive: true, mode: 0o710 });
+    fs.mkdirSync(`${config.dataRoot}/containers`, { recursive: true, mode: 0o710 });
+    spreadSubdirectories(`${config.dataRoot}/containers`); // each container's files in a group of their own (libc.ts says why)
     fs.mkdirSync(`${config.execRoot}/m`, { recursive: true, mode: 0o700 });
     // The containers' parent cgroup stays while berthd runs (as dockerd's /docker does).
     try {

@@ -13,6 +13,7 @@ import { extractTo } from "../../src/engine/archive/extract.ts";
 import { BUSYBOX, IS_ROOT, makeRootfs } from "../helpers/rootfs.ts";
 import { bytesOf, tarOf, type TarEntry } from "../helpers/tar.ts";
 import { imageServiceAt } from "../helpers/images.ts";
+import { spreadSubdirectories } from "../../src/engine/sys/libc.ts";
 
 const work = fs.mkdtempSync(`${os.tmpdir()}/berth-images-rootfs-`);
 const managers: RootfsManager[] = [];
@@ -146,5 +147,25 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     expect(() => rootfs.prepare(cid("none"), "nosuch")).toThrow(/No such image: nosuch:latest/);
     expect(fs.existsSync(rootfs.paths(cid("none")).dir)).toBe(false);
     expect(() => rootfs.paths("../x")).toThrow(/invalid container id/);
+  });
+
+  // ext4 (this machine's /tmp) keeps the T flag; tmpfs has no flags to set, and that is no error.
+  test("the rootfs and containers directories spread their children over block groups (chattr +T) where the filesystem can", () => {
+    const { root } = setup();
+    const probe = `${work}/probe-t`;
+    fs.mkdirSync(probe);
+    const ext4Like = Bun.spawnSync(["chattr", "+T", probe]).exitCode === 0;
+    const flags = (d: string) => Bun.spawnSync(["lsattr", "-d", d]).stdout.toString().split(" ")[0];
+    if (ext4Like) expect(flags(`${root}/rootfs`)).toContain("T");
+    expect(spreadSubdirectories(probe)).toBe(ext4Like); // already set: true again, unchanged
+    const tmp = `${work}/tmpfs-t`;
+    fs.mkdirSync(tmp);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "tmpfs", tmp]).exitCode).toBe(0);
+    try {
+      expect(spreadSubdirectories(tmp)).toBe(false);
+    } finally {
+      Bun.spawnSync(["umount", tmp]);
+    }
+    expect(spreadSubdirectories(`${work}/no-such-dir`)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { MNT_DETACH, mount, mountOverlayFsconfig, umount2 } from "../sys/libc.ts";
+import { MNT_DETACH, mount, mountOverlayFsconfig, spreadSubdirectories, umount2 } from "../sys/libc.ts";
 import { packDir } from "../archive/pack.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { ImageService } from "../images/service.ts";
@@ -26,6 +26,7 @@ export class RootfsManager {
   constructor(private images: ImageService, dataRoot: string,
     private runHelper: (argv: string[]) => Promise<number> = (argv) => Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore"] }).exited) {
     fs.mkdirSync(`${dataRoot}/rootfs`, { recursive: true, mode: 0o710 });
+    spreadSubdirectories(`${dataRoot}/rootfs`); // upper and work churn: see libc.ts
     // mountinfo shows resolved paths; a symlinked data root must not make mounts look absent.
     this.base = fs.realpathSync(`${dataRoot}/rootfs`);
     this.init = new InitLayers(`${fs.realpathSync(dataRoot)}/rootfs-init`);

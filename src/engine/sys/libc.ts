@@ -21,6 +21,7 @@ const lib = dlopen("libc.so.6", {
   sendmsg: { args: [i32, P, i32], returns: FFIType.i64 },
   __errno_location: { args: [], returns: P },
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+  ioctl: { args: [i32, u64, P], returns: i32 },
 });
 
 const enc = new TextEncoder();
@@ -147,6 +148,36 @@ export function sealedMemfd(name: string, bytes: Uint8Array): number {
 /** The seals of a memfd (fcntl F_GET_SEALS): F_SEAL_SEAL 1, SHRINK 2, GROW 4, WRITE 8; -1 for other files. */
 export function sealsOf(fd: number): number {
   return lib.symbols.fcntl(fd, 1034 /* F_GET_SEALS */, 0);
+}
+
+const FS_IOC_GETFLAGS = 0x80086601n, FS_IOC_SETFLAGS = 0x40086602n, FS_TOPDIR_FL = 0x00020000;
+
+/**
+ * Marks `dir` as a top of directory hierarchies (chattr +T): ext4's allocator then places each
+ * directory made in it in a block group of its own choosing, with that directory's files beside
+ * it, instead of packing every sibling into the parent's group. Why berthd wants that: a
+ * container's directories and files are made and deleted in bulk, and ext4 without a journal
+ * skips an inode deleted less than a minute ago by scanning past it, one buffer lookup per
+ * recently freed inode, on every new inode of the group. Measured here with 50 concurrent
+ * starts after 50 removals: 2.6 ms of inode allocation per container. False where the
+ * filesystem has no such flag (tmpfs, overlayfs, xfs ignore or refuse it): nothing to spread.
+ */
+export function spreadSubdirectories(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch {
+    return false;
+  }
+  try {
+    const flags = new Int32Array(1);
+    if (lib.symbols.ioctl(fd, FS_IOC_GETFLAGS, ptr(flags)) !== 0) return false;
+    if (flags[0] & FS_TOPDIR_FL) return true;
+    flags[0] |= FS_TOPDIR_FL;
+    return lib.symbols.ioctl(fd, FS_IOC_SETFLAGS, ptr(flags)) === 0;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export const SOCK_STREAM = 1, SOCK_SEQPACKET = 5;
