@@ -353,7 +353,7 @@ int main(int argc, char **argv) {
     out_fd = p[0], child_out = p[1];
     if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
     err_fd = p[0], child_err = p[1];
-    if (o.stdin) {
+    if (o.open_stdin) {
       if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
       child_in = p[0], in_fd = p[1];
       fcntl(in_fd, F_SETFL, O_NONBLOCK);

@@ -7,7 +7,7 @@ struct opts {
   const char *exit_file, *pid_file, *log_file, *attach_socket, *console_socket;
   long long log_max_size;
   int log_max_files;
-  int stdin, stdin_once, wait_attach;
+  int open_stdin, stdin_once, wait_attach;  // (not "stdin": musl defines it as a macro)
   int keep[16];
   int nkeep;
   int exec_fd;  // -1, or a sealed copy of PROGRAM to run instead of its path (see --exec-fd)

@@ -50,7 +50,7 @@ char **parse_opts(int argc, char **argv, struct opts *o) {
     // PROGRAM is the executor's argv, and the executor is built into this binary: the child
     // runs it without an exec of its own (berthd then runs this monitor from a sealed copy).
     if (!strcmp(a, "--builtin-executor")) { o->builtin_executor = 1; continue; }
-    if (!strcmp(a, "--stdin")) { o->stdin = 1; continue; }
+    if (!strcmp(a, "--stdin")) { o->open_stdin = 1; continue; }
     if (!strcmp(a, "--stdin-once")) { o->stdin_once = 1; continue; }
     if (!strcmp(a, "--wait-attach")) { o->wait_attach = 1; continue; }
     usage("unknown option");
