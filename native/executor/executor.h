@@ -48,6 +48,20 @@ extern int fifo_report_fd;  /* create: the exec fifo once `start` opened it, for
 enum { PROGRESS_SECCOMP = -2, PROGRESS_EXEC = -3 };
 void exec_progress(int where);
 
+/* main.c: stage 0's state that stage 1 starts from */
+extern int *step_fd;        /* per step: an fd stage 0 opened for it on the host, or -1 */
+extern int host_proc;       /* the host's /proc, opened before any setns */
+extern volatile int32_t *progress; /* shared page: [0] step index, [1] phase (0 or PROGRESS_*) */
+int is_parent_op(int op);   /* a step stage 0 performs (maps, cgroup, oom_score_adj) */
+void trace_step(const char *who, int i, int op);
+
+/* The init's name until it execs: a '/' never appears in a name exec gives (a file's basename),
+ * so a process still called this has not exec'd. */
+#define INIT_COMM "berth/init"
+
+/* stage1.c */
+void stage1(struct plan *pl, uint32_t first) __attribute__((noreturn));
+
 void report(int kind, int step, int err, int value);
 int read_full(int fd, void *buf, size_t n); /* all n bytes, or -1 (EOF or error) */
 void fail(int err, int detail) __attribute__((noreturn));
