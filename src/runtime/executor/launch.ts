@@ -154,6 +154,74 @@ export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper
   };
 }
 
+/** The executor's reports as they arrive on the control socket, until it closes. */
+interface Reports {
+  next(): Promise<Uint8Array | undefined>;
+  /** Still open: the fd may be written. */
+  open(): boolean;
+  close(): void;
+}
+
+/**
+ * From a control socket that is ours (the spawner's socketpair): Bun's socket takes the fd over
+ * and closes it with itself. Why not a file stream: Bun's stream of an fd allocates a 256 KB
+ * buffer, a quarter of a megabyte more garbage per start and exec for a dozen 16-byte reports.
+ */
+async function socketReports(fd: number): Promise<Reports> {
+  const queue: Uint8Array[] = [];
+  let waiting: ((v: Uint8Array | undefined) => void) | undefined;
+  let ended = false;
+  const push = (v: Uint8Array | undefined) => {
+    if (v === undefined) ended = true;
+    const w = waiting;
+    waiting = undefined;
+    if (w) w(v);
+    else if (v) queue.push(v);
+  };
+  const sock = await Bun.connect({
+    fd,
+    socket: {
+      data: (_s: unknown, d: Uint8Array) => push(new Uint8Array(d)), // a copy: the chunk is Bun's to reuse
+      end: () => push(undefined),
+      close: () => push(undefined),
+      error: () => push(undefined),
+    },
+  } as never) as unknown as { terminate(): void };
+  return {
+    next: () => (queue.length ? Promise.resolve(queue.shift()) : ended ? Promise.resolve(undefined) : new Promise((r) => (waiting = r))),
+    open: () => !ended,
+    close: () => {
+      if (ended) return;
+      ended = true;
+      sock.terminate();
+      push(undefined);
+    },
+  };
+}
+
+/**
+ * From a control socket Bun's spawn made (its subprocess owns the fd), or (`own`) one of ours
+ * that Bun's socket would not take: a file stream reads it, and closing lets go of it first.
+ */
+function fileReports(fd: number, own: boolean): Reports {
+  const reader = Bun.file(fd).stream().getReader();
+  let closed = false;
+  return {
+    next: async () => {
+      const { value, done } = await reader.read();
+      return done ? undefined : (value ?? new Uint8Array(0));
+    },
+    open: () => !closed,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      void reader.cancel().catch(() => {}).then(() => {
+        if (own) fs.closeSync(fd);
+      });
+    },
+  };
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
@@ -228,8 +296,17 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   let initPid = 0;
   let error: BerthError | undefined;
   let buf = new Uint8Array(0);
-  // Reports arrive on the control socket; Bun's file stream reads the non-blocking fd for us.
-  const reader = Bun.file(ctlFd).stream().getReader();
+  let reports: Reports;
+  try {
+    reports = ownCtl ? await socketReports(ctlFd) : fileReports(ctlFd, false);
+  } catch {
+    reports = fileReports(ctlFd, true); // (Bun would not take the fd: read it as before)
+  }
+  // The answers go on the raw fd; one that Bun's socket owns is only written while it is open
+  // (Bun closes the fd with the socket, and the number may be another file's after that).
+  const answer = (bytes: Uint8Array) => {
+    if (reports.open()) writeAll(ctlFd, bytes);
+  };
   const answerHookPoint = async () => {
     const header = new Uint8Array(4);
     const dv = new DataView(header.buffer);
@@ -237,20 +314,20 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
       if (!opts.onHookPoint) throw new BerthError("the plan paused for hooks but none can run", { phase: "hooks" });
       const state = await opts.onHookPoint(initPid);
       dv.setUint32(0, state.length, true);
-      writeAll(ctlFd, concat(header, state));
+      answer(concat(header, state));
     } catch (e) {
       error ??= e instanceof BerthError ? e : new BerthError(String(e), { phase: "hooks" });
       dv.setUint32(0, 0xffffffff, true); // tells the init to give up
-      writeAll(ctlFd, header);
+      answer(header);
     }
   };
   const answerCommit = async () => {
     try {
       await opts.onCommit?.(initPid);
-      writeAll(ctlFd, new Uint8Array([0x4d])); // 'M': recorded, go on
+      answer(new Uint8Array([0x4d])); // 'M': recorded, go on
     } catch (e) {
       error ??= e instanceof BerthError ? e : new BerthError(String(e), { phase: "state" });
-      writeAll(ctlFd, new Uint8Array([0x4e])); // anything else: the executor kills the init
+      answer(new Uint8Array([0x4e])); // anything else: the executor kills the init
     }
   };
   const settled = new Promise<void>((resolve) => {
@@ -278,8 +355,8 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     (async () => {
       try {
         for (;;) {
-          const { value, done } = await reader.read();
-          if (done || (value && handle(value))) break;
+          const value = await reports.next();
+          if (!value || handle(value)) break;
           if (hookPoint) {
             hookPoint = false;
             await answerHookPoint();
@@ -297,17 +374,12 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   });
   await Promise.race([settled, proc.exited.then(() => Bun.sleep(20))]);
   const exited = proc.exited.then((code) => {
-    reader.cancel().catch(() => {});
+    reports.close();
     return code ?? 1;
   });
-  if (ownCtl) {
-    // Nothing reads it any more once settled (or the executor is gone); a spawner-made socket
-    // is ours to close, after the stream lets go of it.
-    void Promise.race([settled, exited]).then(async () => {
-      await reader.cancel().catch(() => {});
-      fs.closeSync(ctlFd);
-    });
-  }
+  // Nothing reads it any more once settled (or the executor is gone); a spawner-made socket is
+  // ours, and closing the reader closes it.
+  if (ownCtl) void Promise.race([settled, exited]).then(() => reports.close());
   if (error) await exited;
   else if (!initPid) {
     const code = await exited;
