@@ -33,7 +33,7 @@ build_all() {
     extra="-isystem $kinc"
   fi
   FLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s $extra"
-  EXECUTOR="main.c stage1.c plan.c mounts.c process.c console.c hooks.c notify.c netns.c"
+  EXECUTOR="main.c stage1.c plan.c mounts.c process.c console.c hooks.c notify.c"
   (cd "$native/executor" && $CC $FLAGS -o berth-executor.tmp $EXECUTOR && mv berth-executor.tmp berth-executor) || return 1
   # The per-container monitor (berthd): small and static too, so a container outlives any library
   # upgrade. The executor is built into it (--builtin-executor): its child runs the executor

@@ -100,10 +100,6 @@ void do_rlimit(struct step *s);
 void do_hook_point(void);
 void do_run_hook(struct step *s);
 
-/* netns.c */
-void netns_premake(void);
-uint64_t netns_settle(const struct plan *pl, uint32_t clone_step, uint64_t flags);
-
 /* console.c */
 void do_console(struct step *s);
 extern int pty_made;        /* do_console made the pty our stdio: do_user gives it to the user */

@@ -411,8 +411,8 @@ int executor_main(int argc, char **argv, char **envp)
 int main(int argc, char **argv, char **envp)
 #endif
 {
-	if (argc != 2 && !(argc == 3 && strcmp(argv[2], "--new-netns") == 0)) {
-		fprintf(stderr, "usage: berth-executor CTL_FD [--new-netns]\n"
+	if (argc != 2) {
+		fprintf(stderr, "usage: berth-executor CTL_FD\n"
 				"Performs a plan computed by berth; not meant to be run by hand.\n");
 		return 2;
 	}
@@ -434,8 +434,6 @@ int main(int argc, char **argv, char **envp)
 		return 2;
 	/* Bun hands us a non-blocking socket; we want plain blocking I/O. */
 	fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) & ~O_NONBLOCK);
-	if (argc == 3)
-		netns_premake(); /* netns.c: while the plan is on its way */
 
 	uint32_t len;
 	if (read_full(ctl_fd, &len, 4) < 0 || len > (64u << 20))
@@ -446,19 +444,16 @@ int main(int argc, char **argv, char **envp)
 		fail(EINVAL, DETAIL_BAD_PLAN);
 
 	trace_step("plan read", -1, 0);
-	uint32_t i = 0;
-	while (i < pl.nsteps && pl.steps[i].op != OP_CLONE)
-		i++;
-	if (i == pl.nsteps)
-		fail(EINVAL, DETAIL_BAD_PLAN);
-	uint32_t clone_step = i;
-	uint64_t flags = netns_settle(&pl, clone_step, pl.steps[clone_step].f[0].num);
 	open_host_paths(&pl);
-	for (i = 0; i < clone_step; i++) {
+	uint32_t i = 0;
+	for (; i < pl.nsteps && pl.steps[i].op != OP_CLONE; i++) {
 		cur_step = (int)i;
 		stage0_pre_clone(&pl.steps[i]);
 	}
+	if (i == pl.nsteps)
+		fail(EINVAL, DETAIL_BAD_PLAN);
 	cur_step = (int)i;
+	uint64_t flags = pl.steps[i].f[0].num;
 	int mode = (int)pl.steps[i].f[1].num;
 
 	int sp[2];

@@ -9,7 +9,7 @@ import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { startWrapperEarly } from "../../runtime/executor/launch.ts";
-import { monitorPaths, ownNetworkNamespace, startSpec, type StartContext } from "./start-inputs.ts";
+import { monitorPaths, startSpec, type StartContext } from "./start-inputs.ts";
 import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
 import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -234,8 +234,7 @@ export class ContainerService extends EventEmitter {
     // The monitor and the executor exec now, on the other CPU, while the spec and the plan are
     // built here; launch then finds the executor waiting for its plan.
     const spawn = this.deps.monitor.spawner?.();
-    const premakeNetns = ownNetworkNamespace(c);
-    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd, premakeNetns);
+    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
     try {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
@@ -250,7 +249,7 @@ export class ContainerService extends EventEmitter {
       await runContainer({
         id, bundle: this.dir(id), spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
         consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
-        spawnWrapper: early ? early.spawnWrapper : spawn, premakeNetns,
+        spawnWrapper: early ? early.spawnWrapper : spawn,
         beforeExec: async (pid: number) => {
           initPid = pid;
           mark("start: created");

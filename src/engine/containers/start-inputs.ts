@@ -42,13 +42,3 @@ export function startSpec(ctx: StartContext, c: ContainerRecord, rootfs: string)
     cgroupsPath: ctx.cgroupsPath(c.id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"), phase: "start",
   });
 }
-
-/**
- * Whether the container's spec will ask for a network namespace of its own (every network mode
- * but host, while bridge networks are not there: spec/index.ts networkMode), known before the
- * spec is built: the early-started executor then makes it while it waits for the plan
- * (LaunchOptions.premakeNetns). A wrong guess costs time only: the plan decides.
- */
-export function ownNetworkNamespace(c: ContainerRecord): boolean {
-  return ((c.hostConfig.NetworkMode as string | undefined) || "default") !== "host";
-}

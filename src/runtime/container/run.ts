@@ -42,8 +42,6 @@ export interface RunOptions {
   wrap?: string[];
   /** with `wrap`: a sealed copy of the executor to run (LaunchOptions.executorFd) */
   executorFd?: number;
-  /** with `wrap`: the executor makes the network namespace while it waits (LaunchOptions.premakeNetns) */
-  premakeNetns?: boolean;
   /** with `wrap`: who starts it (LaunchOptions.spawnWrapper) */
   spawnWrapper?: LaunchOptions["spawnWrapper"];
   /**
@@ -212,7 +210,6 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       preserveFds: o.preserveFds,
       wrap: o.wrap,
       executorFd: o.executorFd,
-      premakeNetns: o.premakeNetns,
       spawnWrapper: o.spawnWrapper,
       onSpawn: (pid) => note(() => {
         state.creating!.executorPid = pid;

@@ -54,13 +54,6 @@ export interface LaunchOptions {
    */
   executorFd?: number;
   /**
-   * With `wrap`: the executor makes a network namespace while it waits for its plan
-   * (`--new-netns`, native/executor/netns.c), for a plan expected to ask for a new one and no
-   * user namespace. The plan still decides: for any other plan the executor goes back to the
-   * host's namespace first, so a wrong guess costs time, never the container's isolation.
-   */
-  premakeNetns?: boolean;
-  /**
    * With `wrap`: starts the wrapper for us instead of Bun's spawn, whose vfork holds the caller's
    * thread until the child has exec'd (berthd's spawner, engine/monitor/spawner.ts). The
    * wrapper gets `fds` as its fds 3, 4, ...: fd 3 the other end of the control socket it makes.
@@ -97,9 +90,8 @@ export interface SpawnedWrapper {
  * The wrapper's argv: the executor after it, the control socket at fd `ctl` and (`sealed`) the
  * sealed copy of the executor right after it.
  */
-function wrapperArgv(wrap: string[], sealed: boolean, ctl: number, newNetns = false): string[] {
-  return [...wrap, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--",
-    EXECUTOR_PATH, String(ctl), ...(newNetns ? ["--new-netns"] : [])];
+function wrapperArgv(wrap: string[], sealed: boolean, ctl: number): string[] {
+  return [...wrap, "--keep-fd", String(ctl), ...(sealed ? ["--keep-fd", String(ctl + 1), "--exec-fd", String(ctl + 1)] : []), "--", EXECUTOR_PATH, String(ctl)];
 }
 
 /**
@@ -128,8 +120,8 @@ export interface EarlyWrapper {
  * the control socket and the executor exits; one that gives up kills the wrapper too (no
  * container is in it yet) and waits for it to go, as launch does when beforePlan fails.
  */
-export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper"]>, wrap: string[], executorFd?: number, premakeNetns = false): EarlyWrapper {
-  const argv = wrapperArgv(wrap, executorFd !== undefined, 3, premakeNetns);
+export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper"]>, wrap: string[], executorFd?: number): EarlyWrapper {
+  const argv = wrapperArgv(wrap, executorFd !== undefined, 3);
   const fds = executorFd !== undefined ? [executorFd] : [];
   let early: Promise<SpawnedWrapper> | undefined = spawn(argv, fds);
   early.catch(() => {}); // seen by launch when it takes it; nobody's when released
@@ -239,7 +231,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   for (let i = 0; i < preserve; i++) extra.push(3 + i);
   const ctlIndex = 3 + preserve;
   const sealed = !!opts.wrap && opts.executorFd !== undefined;
-  const wrapArgv = (ctl: number) => wrapperArgv(opts.wrap!, sealed, ctl, !!opts.premakeNetns);
+  const wrapArgv = (ctl: number) => wrapperArgv(opts.wrap!, sealed, ctl);
   const cannotRun = (e: unknown) => new BerthError(`cannot run the executor ${EXECUTOR_PATH}: ${(e as Error).message}`, {
     phase: "executor", hint: "run `npm install` to build it",
   });
