@@ -50,11 +50,17 @@ export class Reply extends EventEmitter {
 
   /** Sends the status line and headers now (a long poll such as wait or events). */
   flushHeaders(): void {
-    this.sendHead(undefined);
+    const head = this.takeHead(undefined);
+    if (head) this.wire.write(head);
   }
 
-  private sendHead(wholeBody: Uint8Array | undefined): void {
-    if (this.headersSent) return;
+  /**
+   * The status line and headers, once (undefined when they went already). Callers send them in
+   * the same write as the bytes that follow: each write wakes the client, and a client woken
+   * for the head alone parses it and sleeps again until the body comes.
+   */
+  private takeHead(wholeBody: Uint8Array | undefined): string | undefined {
+    if (this.headersSent) return undefined;
     this.headersSent = true;
     const s = this.statusCode;
     this.noBody = this.method === "HEAD" || s === 204 || s === 304 || (s >= 100 && s < 200);
@@ -71,29 +77,38 @@ export class Reply extends EventEmitter {
     if (!this.keepAlive) this.setHeader("Connection", "close");
     let head = `HTTP/1.1 ${s} ${STATUS_TEXT[s] ?? "Unknown"}\r\n`;
     for (const [name, value] of this.headers.values()) head += `${name}: ${value}\r\n`;
-    this.wire.write(head + "\r\n");
+    return head + "\r\n";
+  }
+
+  /** One write of what is ready: the head if it has not gone, then `body` (chunk-framed if the body is chunked), then `tail`. */
+  private send(head: string | undefined, body: Uint8Array | undefined, tail = ""): boolean {
+    const parts: Uint8Array[] = [];
+    let text = head ?? "";
+    if (body?.length && !this.noBody) {
+      if (this.chunked) text += `${body.length.toString(16)}\r\n`;
+      if (text) parts.push(Buffer.from(text));
+      parts.push(body);
+      text = this.chunked ? "\r\n" : "";
+    }
+    text += tail;
+    if (text) parts.push(Buffer.from(text));
+    if (!parts.length) return true;
+    return this.wire.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }
 
   write(chunk: Uint8Array | string): boolean {
     if (this.writableEnded) return false;
-    this.sendHead(undefined);
+    const head = this.takeHead(undefined);
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    if (this.noBody || buf.length === 0) return true;
-    if (!this.chunked) return this.wire.write(buf);
-    this.wire.write(`${buf.length.toString(16)}\r\n`);
-    this.wire.write(buf);
-    return this.wire.write("\r\n");
+    return this.send(head, buf);
   }
 
   end(chunk?: Uint8Array | string): void {
     if (this.writableEnded) return;
     const buf = chunk === undefined ? undefined : typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    if (!this.headersSent) {
-      // The whole body is known: it goes with its length, unframed.
-      this.sendHead(buf ?? new Uint8Array(0));
-      if (buf?.length && !this.noBody) this.wire.write(buf);
-    } else if (buf) this.write(buf);
-    if (this.chunked) this.wire.write("0\r\n\r\n");
+    // Before any write the whole body is known: it goes with its length, unframed.
+    const head = this.takeHead(this.headersSent ? undefined : (buf ?? new Uint8Array(0)));
+    this.send(head, buf, this.chunked ? "0\r\n\r\n" : "");
     this.writableEnded = true;
     this.emit("finish");
     this.closed();
