@@ -7,6 +7,8 @@ import net from "node:net";
 import os from "node:os";
 import { ApiServer } from "../../src/engine/api/server.ts";
 import { Router } from "../../src/engine/api/router.ts";
+import { Reply } from "../../src/engine/api/http/reply.ts";
+import type { Wire } from "../../src/engine/net/wire.ts";
 
 const tmp = fs.mkdtempSync(`${os.tmpdir()}/berth-http-unit-`);
 const sock = `${tmp}/api.sock`;
@@ -216,6 +218,62 @@ describe("berthd's HTTP server", () => {
     await exchange(["POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", "partial"], { waitMs: 100 });
     const ok = responses(await exchange(["GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"]));
     expect(ok[0].status).toBe(200);
+  });
+});
+
+// Each write wakes the client: a reply goes out in as few as its shape allows.
+describe("a reply's writes", () => {
+  const wire = () => {
+    const writes: string[] = [];
+    return { writes, wire: { write: (d: Uint8Array | string) => (writes.push(Buffer.from(d).toString()), true), destroy: () => {} } as unknown as Wire };
+  };
+
+  it("a whole body goes in one write with its head and length", () => {
+    const { writes, wire: w } = wire();
+    const r = new Reply(w, "POST", true);
+    r.statusCode = 201;
+    r.setHeader("Content-Type", "application/json");
+    r.end('{"Id":"x"}');
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toBe('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"Id":"x"}');
+  });
+
+  it("a streamed body: the head with the first chunk, each chunk framed in its own write, the last with the terminator", () => {
+    const { writes, wire: w } = wire();
+    const r = new Reply(w, "GET", true);
+    r.write("one,");
+    r.write("");
+    r.write("two,");
+    r.end("three");
+    // (the empty write sends nothing: a zero-length chunk would end the body)
+    expect(writes).toEqual([
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\none,\r\n",
+      "4\r\ntwo,\r\n",
+      "5\r\nthree\r\n0\r\n\r\n",
+    ]);
+  });
+
+  it("flushed headers (a long poll) go alone, and the answer later in one write with the terminator", () => {
+    const { writes, wire: w } = wire();
+    const r = new Reply(w, "POST", false);
+    r.setHeader("Content-Type", "application/json");
+    r.flushHeaders();
+    r.end('{"StatusCode":0}\n');
+    expect(writes).toEqual([
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+      '11\r\n{"StatusCode":0}\n\r\n0\r\n\r\n',
+    ]);
+  });
+
+  it("HEAD and 204 carry no body and no framing", () => {
+    const a = wire();
+    new Reply(a.wire, "HEAD", true).end("ignored");
+    expect(a.writes).toEqual(["HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"]);
+    const b = wire();
+    const r = new Reply(b.wire, "POST", true);
+    r.statusCode = 204;
+    r.end();
+    expect(b.writes).toEqual(["HTTP/1.1 204 No Content\r\n\r\n"]);
   });
 });
 
