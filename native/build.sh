@@ -20,7 +20,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   echo "berth: no C compiler ($CC) found; install one (apt-get install -y gcc libc6-dev) and rerun npm install" >&2
   exit 1
 fi
-# One build of all four programs with $CC; returns non-zero at the first failure.
+# One build of all five programs with $CC; returns non-zero at the first failure.
 build_all() {
   extra=""
   if [ "$CC" = musl-gcc ]; then
@@ -44,6 +44,8 @@ build_all() {
   (cd "$native/spawner" && $CC $FLAGS -o berth-spawner.tmp spawner.c && mv berth-spawner.tmp berth-spawner) || return 1
   # `docker run --init`'s init (init.c), mounted into containers, so static above all.
   (cd "$native/init" && $CC $FLAGS -o berth-init.tmp init.c && mv berth-init.tmp berth-init) || return 1
+  # berthd's unmount helper (umount.c says why not util-linux's).
+  (cd "$native/umount" && $CC $FLAGS -o berth-umount.tmp umount.c && mv berth-umount.tmp berth-umount) || return 1
 }
 
 if ! build_all; then

@@ -168,4 +168,18 @@ describe.if(IS_ROOT)("rootfs on overlayfs", () => {
     }
     expect(spreadSubdirectories(`${work}/no-such-dir`)).toBe(false);
   });
+
+  test("berth-umount (the removal's unmount helper): 0 when unmounted, the errno when not, 1 for a bad call", () => {
+    const helper = `${import.meta.dir}/../../native/umount/berth-umount`;
+    const mp = `${work}/umount-me`;
+    fs.mkdirSync(mp);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "tmpfs", mp]).exitCode).toBe(0);
+    expect(isMounted(mp)).toBe(true);
+    expect(Bun.spawnSync([helper, mp], { stderr: "pipe" }).exitCode).toBe(0);
+    expect(isMounted(mp)).toBe(false);
+    const again = Bun.spawnSync([helper, mp], { stderr: "pipe" });
+    expect(again.exitCode).toBe(22); // EINVAL: not a mount point
+    expect(again.stderr.toString()).toContain("berth-umount");
+    expect(Bun.spawnSync([helper], { stderr: "pipe" }).exitCode).toBe(1);
+  });
 });

@@ -11,9 +11,12 @@ import { packDir } from "../archive/pack.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { ImageService } from "../images/service.ts";
 import { InitLayers } from "./init-layer.ts";
+import { nativeProgram } from "../../runtime/executor/launch.ts";
 
 const PAGE = 4096;
-const UMOUNT = Bun.which("umount", { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" }) ?? undefined;
+// native/umount (1.3 ms less per call than util-linux's, umount.c says why), else util-linux's.
+const NATIVE_UMOUNT = nativeProgram("umount/berth-umount", "BERTH_UMOUNT");
+const UMOUNT = fs.existsSync(NATIVE_UMOUNT) ? NATIVE_UMOUNT : (Bun.which("umount", { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" }) ?? undefined);
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface RootfsPaths { dir: string; merged: string; upper: string; work: string; lower: string[] }
@@ -110,8 +113,8 @@ export class RootfsManager {
    * waits for an RCU grace period, 2 to 30 ms measured here, and deleting the upper and work
    * directories waits on the filesystem), which would stall every other request meanwhile.
    * (Measured during 50 concurrent starts: median 1.5 ms, one in ten over 9 ms, up to 86 ms.)
-   * The unmount runs in util-linux's umount, started by the spawner (runHelper), the deletion
-   * in Bun's fs threads.
+   * The unmount runs in berth-umount (or util-linux's umount), started by the spawner
+   * (runHelper), the deletion in Bun's fs threads.
    */
   async removeAsync(containerId: string): Promise<void> {
     const p = this.paths(containerId);
