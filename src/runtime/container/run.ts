@@ -59,10 +59,11 @@ export const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQ
 const hostView: CompileInput["host"] = {
   kind(p) {
     try {
-      const st = fs.statSync(p);
-      return st.isDirectory() ? "dir" : st.isFile() ? "file" : "other";
+      // A missing path is no exception: making one (its stack) costs more than the stat here.
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      return !st ? "missing" : st.isDirectory() ? "dir" : st.isFile() ? "file" : "other";
     } catch {
-      return "missing";
+      return "missing"; // (not a directory on the way, no permission: as missing)
     }
   },
   readFile(p) {

@@ -358,7 +358,7 @@ export function compilePlan(input: CompileInput): Plan {
   addProcessSteps(add, notes, proc, {
     seccomp: input.seccomp,
     preserveFds: input.preserveFds,
-    passwd: host.readFile(`${rootfs}/etc/passwd`),
+    passwd: () => host.readFile(`${rootfs}/etc/passwd`),
     beforeExec: () => {
       if (input.mode === "create") add("waitFifo", {}, "wait for `berth start` (exec fifo)");
       runHooks("startContainer");

@@ -31,24 +31,38 @@ export function encodePlan(plan: Plan): Uint8Array {
   off += 4;
   u32(1);
   u32(plan.steps.length);
-  for (const step of plan.steps) {
+  // Index loops, not for-of with destructuring: the interpreter makes an iterator for each.
+  const steps = plan.steps;
+  for (let si = 0; si < steps.length; si++) {
+    const step = steps[si];
     const def = OPS[step.op];
-    room(4);
+    const fields = def.fields;
+    // Room for the whole step at once (a string takes at most 3 bytes per UTF-16 unit).
+    let need = 4;
+    for (let k = 0; k < fields.length; k++) {
+      const v = step.args[fields[k][0]];
+      need += fields[k][1] === "i" ? 9 : 6 + (typeof v === "string" ? v.length * 3 : ((v as Uint8Array | undefined)?.length ?? 0));
+    }
+    room(need);
     dv.setUint16(off, def.code, true);
-    dv.setUint16(off + 2, def.fields.length, true);
+    dv.setUint16(off + 2, fields.length, true);
     off += 4;
-    for (const [name, kind] of def.fields) {
+    for (let k = 0; k < fields.length; k++) {
+      const name = fields[k][0], kind = fields[k][1];
       const v = step.args[name];
       if (v === undefined) throw new Error(`plan: step ${step.op} lacks field ${name}`);
       if (kind === "i") {
-        room(9);
         buf[off] = 0x69; // 'i'
-        dv.setBigUint64(off + 1, BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(v as number)), true);
+        if (typeof v === "number" && v >= 0 && Number.isSafeInteger(v)) {
+          // the common case, as two 32-bit halves: no BigInt made for each of some 200 fields
+          dv.setUint32(off + 1, v >>> 0, true);
+          dv.setUint32(off + 5, Math.floor(v / 0x100000000), true);
+        } else {
+          dv.setBigUint64(off + 1, BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(v as number)), true);
+        }
         off += 9;
       } else {
         // 's', a u32 length, the bytes, a NUL; a string takes at most 3 bytes per UTF-16 unit.
-        const max = typeof v === "string" ? v.length * 3 : (v as Uint8Array).length;
-        room(6 + max);
         buf[off] = 0x73;
         let n: number;
         if (typeof v === "string") n = enc.encodeInto(v, buf.subarray(off + 5)).written;

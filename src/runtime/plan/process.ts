@@ -22,9 +22,17 @@ export function capMask(names: string[] | undefined, field: string): bigint {
   return mask;
 }
 
+// A capability's word in a plan's text ("chown" for CAP_CHOWN), worked out once.
+const CAP_WORDS = CAPABILITIES.map((n) => n.slice(4).toLowerCase());
+
 function capNames(mask: bigint): string {
-  const names = CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i)));
-  return names.length ? names.map((n) => n.slice(4).toLowerCase()).join(",") : "(none)";
+  let out = "";
+  // Two 32-bit halves: a bit test on a number, not a BigInt shift per capability.
+  const lo = Number(mask & 0xffffffffn), hi = Number((mask >> 32n) & 0xffffffffn);
+  for (let i = 0; i < CAP_WORDS.length; i++) {
+    if (((i < 32 ? lo >>> i : hi >>> (i - 32)) & 1) === 1) out += out ? `,${CAP_WORDS[i]}` : CAP_WORDS[i];
+  }
+  return out || "(none)";
 }
 
 export function homeFor(uid: number, passwd: string | undefined): string {
@@ -56,8 +64,8 @@ export interface SeccompNotify {
 export interface ProcessStepOptions {
   seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   preserveFds?: number;
-  /** the container's /etc/passwd, to find HOME when the env has none */
-  passwd?: string;
+  /** the container's /etc/passwd, to find HOME when the env has none (read only then) */
+  passwd?: string | (() => string | undefined);
   /** steps that go right before the seccomp filter (when no_new_privs) and exec */
   beforeExec?: () => void;
   /** JSON path prefix of the process in errors ("process") */
@@ -115,7 +123,7 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   if (proc.noNewPrivileges && !beforeFifo) seccompStep();
 
   const env = [...(proc.env ?? [])];
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, o.passwd)}`);
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, typeof o.passwd === "function" ? o.passwd() : o.passwd)}`);
   add("exec", {
     argv: proc.args.join("\0") + "\0",
     envp: env.length ? env.join("\0") + "\0" : "",
