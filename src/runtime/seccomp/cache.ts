@@ -38,14 +38,22 @@ function fingerprintNow(dir: string): string {
 // Filters this process has used, by profile: a long-running berthd then neither hashes nor reads
 // a file per container. Bounded; the file cache stays the one shared across processes.
 const inMemory = new Map<string, SeccompFilter>();
+// A frozen profile (berthd gives every container the same frozen default) is known by identity:
+// no 5 KB key to build from it at each start. Anything else could change, so goes by content.
+const byIdentity = new WeakMap<Seccomp, { field: string; filter: SeccompFilter }>();
 
 export async function compileSeccompCached(profile: Seccomp, field: string, cacheDir: string, write = true): Promise<SeccompFilter> {
+  const frozen = Object.isFrozen(profile);
+  const same = frozen ? byIdentity.get(profile) : undefined;
+  if (same && same.field === field) return same.filter;
   const key = field + "\0" + JSON.stringify(profile);
-  const known = inMemory.get(key);
-  if (known) return known;
-  const r = await compileOrRead(profile, field, cacheDir, write);
-  if (inMemory.size >= 32) inMemory.clear();
-  inMemory.set(key, r);
+  let r = inMemory.get(key);
+  if (!r) {
+    r = await compileOrRead(profile, field, cacheDir, write);
+    if (inMemory.size >= 32) inMemory.clear();
+    inMemory.set(key, r);
+  }
+  if (frozen) byIdentity.set(profile, { field, filter: r });
   return r;
 }
 

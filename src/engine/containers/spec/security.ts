@@ -79,11 +79,36 @@ function parseProfile(text: string, i: number): DockerProfile {
   return prof;
 }
 
+/**
+ * Docker's default profile resolved for a set of capabilities, made once per set and frozen:
+ * every container (twice: at create and at start) gets the same object, some 350 syscall names
+ * that need not be copied again, and the seccomp compiler's cache knows it by identity.
+ */
+const defaultProfiles = new Map<string, Seccomp>();
+function defaultProfileFor(caps: readonly string[]): Seccomp {
+  const key = [...caps].sort().join(",");
+  let p = defaultProfiles.get(key);
+  if (!p) {
+    p = deepFreeze(resolveProfile(DEFAULT_PROFILE, caps));
+    if (defaultProfiles.size >= 64) defaultProfiles.clear();
+    defaultProfiles.set(key, p);
+  }
+  return p;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object" && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 /** The OCI seccomp section for the container, or undefined for none (privileged, unconfined). */
 export function seccompFor(sec: SecurityOptions, privileged: boolean, caps: readonly string[]): Seccomp | undefined {
   if (sec.seccomp === "unconfined") return undefined;
   // dockerd: --privileged runs unconfined unless a profile is given explicitly.
-  if (sec.seccomp === "default") return privileged ? undefined : resolveProfile(DEFAULT_PROFILE, caps);
+  if (sec.seccomp === "default") return privileged ? undefined : defaultProfileFor(caps);
   return resolveProfile(sec.seccomp, caps);
 }
 
