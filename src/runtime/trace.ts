@@ -14,6 +14,9 @@ if (toFile) {
   } catch { /* trace to stderr then */ }
 }
 
+/** Whether marks are written: a caller can skip building a label that would go nowhere. */
+export const tracing = !!on;
+
 export function mark(label: string): void {
   if (!on) return;
   const wall = on === "abs" || toFile ? ` @${(performance.timeOrigin + performance.now()).toFixed(1)}` : "";

@@ -7,7 +7,7 @@ import { ApiError } from "../errors.ts";
 import * as log from "../log.ts";
 import { Context, compareVersions } from "./context.ts";
 import type { Router } from "./router.ts";
-import { mark } from "../../runtime/trace.ts";
+import { mark, tracing } from "../../runtime/trace.ts";
 import { HttpConnection, type Exchange } from "./http/connection.ts";
 import type { Reply } from "./http/reply.ts";
 import { STATUS_TEXT } from "./http/reply.ts";
@@ -28,6 +28,17 @@ export function commonHeaders(info: ServerInfo): Record<string, string> {
     Ostype: "linux",
     Server: `Docker/${info.version} (linux)`,
   };
+}
+
+/** The Date header's value, made once a second (every answer carries one). */
+let dateSecond = -1, dateText = "";
+function httpDate(): string {
+  const now = Date.now(), sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
@@ -83,6 +94,8 @@ export class ApiServer {
   private wires = new Set<Wire>();
   private idleTimer?: ReturnType<typeof setTimeout>;
 
+  private common?: [string, string][];
+
   constructor(private router: Router, private info: ServerInfo) {}
 
   private version(v: string | undefined): string {
@@ -103,11 +116,11 @@ export class ApiServer {
     // Only a route that takes connections over gets one; any other answers as plain HTTP.
     const socket = x.upgrade && "route" in found && found.route.hijack ? x.hijack() : undefined;
     const res = socket ? undefined : x.reply();
-    mark(`> ${method} ${url}${socket ? " (upgrade)" : ""}`);
+    if (tracing) mark(`> ${method} ${url}${socket ? " (upgrade)" : ""}`);
     if (res) {
-      res.once("finish", () => mark(`< ${res.statusCode} ${method} ${url}`));
-      for (const [k, v] of Object.entries(commonHeaders(this.info))) res.setHeader(k, v);
-      res.setHeader("Date", new Date().toUTCString());
+      if (tracing) res.once("finish", () => mark(`< ${res.statusCode} ${method} ${url}`));
+      for (const [k, v] of (this.common ??= Object.entries(commonHeaders(this.info)))) res.setHeader(k, v);
+      res.setHeader("Date", httpDate());
     } else socket!.on("error", () => {});
     const answer = async () => {
       if ("status" in found) {
