@@ -51,6 +51,8 @@ export class RootfsManager {
   /** Creates (once) and mounts the container's rootfs; returns the merged path. */
   prepare(containerId: string, imageRef: string): string {
     const p0 = this.paths(containerId);
+    // Mounted at create and still mounted: a start's common case, two stats and no mkdirs.
+    if (p0.lower.length && isMounted(p0.merged)) return p0.merged; // (lower: pinned layers)
     if (!this.images.store.rootfsImage(containerId)) {
       const id = this.images.get(imageRef);
       // Pin the layers before anything else, so an rmi -f in between cannot take them.
