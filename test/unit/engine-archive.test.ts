@@ -94,6 +94,28 @@ describe("extract", () => {
     });
   }
 
+  // The hang behind a flaky `docker import` of a hostile tarball: the entry failed while the
+  // client's next bytes were still on their way; when they came, the feeder waited for the
+  // destroyed parser to drain, and the extraction (and the client) waited for good.
+  test("an entry that fails while the body's next bytes are still on their way: the error comes before them, and nothing is fed after it", async () => {
+    const bad = await tarOf([[{ name: "../escape" }, "x"]]);
+    let fedAfter = 0, failed = false, lateSent = false;
+    async function* slowBody(): AsyncGenerator<Uint8Array> {
+      yield bad.subarray(0, 1024); // the hostile header and its data
+      await Bun.sleep(500);        // the rest comes late, after the entry has failed
+      lateSent = true;
+      yield bad.subarray(1024);
+      yield new Uint8Array(64 << 10);
+    }
+    const err = await extractTo(slowBody(), fresh(), { onData: () => { if (failed) fedAfter++; } }).then(() => undefined, (e) => e as Error);
+    failed = true;
+    expect(err?.message).toContain("..");
+    expect(lateSent).toBe(false); // answered without waiting for the late bytes
+    await Bun.sleep(700); // they arrive now: the stopped feeder takes none of them
+    expect(lateSent).toBe(true);
+    expect(fedAfter).toBe(0);
+  });
+
   test.if(IS_ROOT)("whiteouts become 0:0 char devices, .wh..wh..opq an opaque xattr; devices as root", async () => {
     const dest = fresh();
     await extractTo(await tarOf([

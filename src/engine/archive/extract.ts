@@ -93,20 +93,28 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
   const extract = tar.extract();
   let streamErr: Error | undefined;
   extract.on("error", (e: Error) => { streamErr ??= e; });
+  // A parser destroyed already emitted its close: waiting for one then would wait for good.
   const drained = () => new Promise<void>((r) => {
+    if (extract.destroyed) return r();
     const done = () => { extract.off("drain", done); extract.off("close", done); r(); };
     extract.on("drain", done);
     extract.on("close", done);
   });
+  // Set when the entries failed: the feeder then writes nothing more, to the parser or to
+  // onData (whose file the caller closes once we throw), whenever its next chunk comes.
+  let stopped = false;
+  const halted = () => streamErr ?? new ArchiveError("tar parser stopped");
 
   const feeding = (async () => {
     try {
       for await (const chunk of decompress(src)) {
+        if (stopped || extract.destroyed) throw halted();
         hash.update(chunk);
         tarSize += chunk.length;
         if (opts.onData) await opts.onData(chunk);
+        if (stopped) throw halted();
         if (!extract.write(chunk)) await drained();
-        if (extract.destroyed) throw streamErr ?? new ArchiveError("tar parser stopped");
+        if (extract.destroyed) throw halted();
       }
       (extract as unknown as { end(): void }).end(); // streamx's typings want an argument
     } catch (e) {
@@ -139,8 +147,10 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
     if (streamErr) throw streamErr;
     if (tarSize === 0 && !opts.allowEmpty) throw new ArchiveError("empty archive: no data");
   } catch (e) {
+    // Not waiting for the feeder: it may be waiting for the client's next bytes, and the
+    // client may wait for our answer. It stops at its next chunk, or when the body ends.
+    stopped = true;
     extract.destroy(e as Error);
-    await feeding.catch(() => {});
     throw wordError(e);
   }
   // Directory times last: creating children changed them. Deepest first.
