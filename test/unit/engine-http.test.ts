@@ -265,6 +265,14 @@ describe("a reply's writes", () => {
     ]);
   });
 
+  it("a writer waiting for room is woken when the client leaves", async () => {
+    const r = new Reply({ write: () => false, destroy: () => {} } as unknown as Wire, "GET", true);
+    expect(r.write("a chunk the client does not read")).toBe(false);
+    const woken = new Promise<string>((ok) => r.once("drain", () => ok("drain")));
+    r.closed(); // the connection went away
+    expect(await Promise.race([woken, Bun.sleep(1000).then(() => "still waiting")])).toBe("drain");
+  });
+
   it("HEAD and 204 carry no body and no framing", () => {
     const a = wire();
     new Reply(a.wire, "HEAD", true).end("ignored");

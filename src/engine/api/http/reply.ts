@@ -124,5 +124,8 @@ export class Reply extends EventEmitter {
     if (this.closedOnce) return;
     this.closedOnce = true;
     this.emit("close");
+    // A writer waiting for room (write returned false) would wait for good on a client that
+    // left: wake it; it finds the exchange closed (ctx.closed) and stops.
+    this.emit("drain");
   }
 }
