@@ -24,12 +24,16 @@ export function packStream(produce: (add: AddEntry) => Promise<void>): Readable 
       const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
       (async () => {
         for await (const chunk of body) {
+          if (sink.destroyed) throw new Error("tar stream closed");
           if (!sink.write(chunk)) {
-            await new Promise<void>((r) => {
-              const done = () => { sink.off("drain", done); sink.off("close", done); r(); };
-              sink.on("drain", done);
-              sink.on("close", done);
-            });
+            // (a sink destroyed meanwhile emitted its close already: no waiting for it then)
+            if (!sink.destroyed) {
+              await new Promise<void>((r) => {
+                const done = () => { sink.off("drain", done); sink.off("close", done); r(); };
+                sink.on("drain", done);
+                sink.on("close", done);
+              });
+            }
             if (sink.destroyed) throw new Error("tar stream closed");
           }
         }
