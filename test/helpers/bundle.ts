@@ -99,7 +99,9 @@ export function leftoverState(): string[] {
 let probePath: string | undefined;
 /** Builds test/helpers/probe.c (static) once and returns its path. */
 export function probeBinary(): string {
-  if (probePath) return probePath;
+  // (another test file's afterAll may have removed the shared temp dir since it was built)
+  if (probePath && fs.existsSync(probePath)) return probePath;
+  fs.mkdirSync(tmpRoot, { recursive: true });
   const out = `${tmpRoot}/probe`;
   const r = Bun.spawnSync(["cc", "-static", "-O1", "-o", out, `${REPO}/test/helpers/probe.c`], { stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`cannot build the probe: ${r.stderr.toString()}`);
@@ -139,7 +141,9 @@ export function killDetached(id: string, pid: number): void {
 let recvttyPath: string | undefined;
 /** Builds test/helpers/recvtty.c once: the receiving end of --console-socket. */
 export function recvttyBinary(): string {
-  if (recvttyPath) return recvttyPath;
+  // (another test file's afterAll may have removed the shared temp dir since it was built)
+  if (recvttyPath && fs.existsSync(recvttyPath)) return recvttyPath;
+  fs.mkdirSync(tmpRoot, { recursive: true });
   const out = `${tmpRoot}/recvtty`;
   const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${REPO}/test/helpers/recvtty.c`], { stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`cannot build recvtty: ${r.stderr.toString()}`);
