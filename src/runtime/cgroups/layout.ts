@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { cgroupError, type CgroupFs } from "./fsops";
+import { deepFreeze } from "../frozen.ts";
 
 export interface CgroupLayout {
   mode: "v1" | "v2" | "hybrid";
@@ -89,13 +90,6 @@ export function detectLayout(mountinfo?: string): CgroupLayout {
   return detectFrom(mountinfo);
 }
 
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object") {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 function detectFrom(text: string): CgroupLayout {
   const v1: Record<string, string> = {};

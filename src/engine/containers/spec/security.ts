@@ -5,6 +5,7 @@
 import { badRequest } from "../../errors.ts";
 import type { Seccomp } from "../../../runtime/spec/types.ts";
 import { DEFAULT_PROFILE, resolveProfile, type DockerProfile } from "./seccomp-default.ts";
+import { deepFreeze } from "../../../runtime/frozen.ts";
 
 export interface SecurityOptions {
   seccomp: "default" | "unconfined" | DockerProfile;
@@ -96,13 +97,6 @@ function defaultProfileFor(caps: readonly string[]): Seccomp {
   return p;
 }
 
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object" && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 /** The OCI seccomp section for the container, or undefined for none (privileged, unconfined). */
 export function seccompFor(sec: SecurityOptions, privileged: boolean, caps: readonly string[]): Seccomp | undefined {
