@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import * as tar from "tar-stream";
-import { ArchiveError, decompress, type ByteSource } from "./stream.ts";
+import { ArchiveError, decompress, roomOrClose, type ByteSource } from "./stream.ts";
 import { lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/libc.ts";
 import type { TarHeader } from "./pack.ts";
 import { writeAll } from "../../runtime/io.ts";
@@ -93,13 +93,6 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
   const extract = tar.extract();
   let streamErr: Error | undefined;
   extract.on("error", (e: Error) => { streamErr ??= e; });
-  // A parser destroyed already emitted its close: waiting for one then would wait for good.
-  const drained = () => new Promise<void>((r) => {
-    if (extract.destroyed) return r();
-    const done = () => { extract.off("drain", done); extract.off("close", done); r(); };
-    extract.on("drain", done);
-    extract.on("close", done);
-  });
   // Set when the entries failed: the feeder then writes nothing more, to the parser or to
   // onData (whose file the caller closes once we throw), whenever its next chunk comes.
   let stopped = false;
@@ -113,7 +106,7 @@ export async function extractInto(src: ByteSource, root: string, opts: ExtractOp
         tarSize += chunk.length;
         if (opts.onData) await opts.onData(chunk);
         if (stopped) throw halted();
-        if (!extract.write(chunk)) await drained();
+        if (!extract.write(chunk)) await roomOrClose(extract);
         if (extract.destroyed) throw halted();
       }
       (extract as unknown as { end(): void }).end(); // streamx's typings want an argument

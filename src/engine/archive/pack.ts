@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import * as tar from "tar-stream";
+import { roomOrClose } from "./stream.ts";
 
 /** A tar entry header (tar-stream's, with pax records as strings). */
 export type TarHeader = Partial<Omit<tar.Header, "pax">> & { name: string; pax?: Record<string, string> | null };
@@ -26,14 +27,7 @@ export function packStream(produce: (add: AddEntry) => Promise<void>): Readable 
         for await (const chunk of body) {
           if (sink.destroyed) throw new Error("tar stream closed");
           if (!sink.write(chunk)) {
-            // (a sink destroyed meanwhile emitted its close already: no waiting for it then)
-            if (!sink.destroyed) {
-              await new Promise<void>((r) => {
-                const done = () => { sink.off("drain", done); sink.off("close", done); r(); };
-                sink.on("drain", done);
-                sink.on("close", done);
-              });
-            }
+            await roomOrClose(sink);
             if (sink.destroyed) throw new Error("tar stream closed");
           }
         }

@@ -22,6 +22,27 @@ export function iterate(src: ByteSource): AsyncIterable<Uint8Array> {
   return src as AsyncIterable<Uint8Array>;
 }
 
+/** The events a tar-stream (streamx) stream emits, as roomOrClose needs them. */
+interface DrainingStream {
+  destroyed: boolean;
+  on(event: "drain" | "close", f: () => void): unknown;
+  off(event: "drain" | "close", f: () => void): unknown;
+}
+
+/**
+ * Resolves once a stream that refused a write has room again or has closed; at once when it is
+ * destroyed already: its close was emitted then, and waiting for one would wait for good (an
+ * import hung that way when a hostile entry's failure came before the body's last bytes).
+ */
+export function roomOrClose(s: DrainingStream): Promise<void> {
+  return new Promise<void>((r) => {
+    if (s.destroyed) return r();
+    const done = () => { s.off("drain", done); s.off("close", done); r(); };
+    s.on("drain", done);
+    s.on("close", done);
+  });
+}
+
 const startsWith = (b: Uint8Array, magic: number[]) => magic.every((m, i) => b[i] === m);
 
 /** The uncompressed bytes of a plain or gzip stream; other compressions are refused by name. */

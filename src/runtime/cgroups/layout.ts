@@ -90,7 +90,6 @@ export function detectLayout(mountinfo?: string): CgroupLayout {
   return detectFrom(mountinfo);
 }
 
-
 function detectFrom(text: string): CgroupLayout {
   const v1: Record<string, string> = {};
   const roots: Record<string, string> = {};

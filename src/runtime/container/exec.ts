@@ -108,10 +108,13 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   // An exec'd process gets its own listener, sent to the agent as runc does (status running).
   const notify = compiled && seccompNotify(spec, o.id, l.state.bundle, "running");
   const seccomp = compiled && notify ? { ...compiled, notify } : compiled;
-  let passwd: string | undefined;
-  try {
-    passwd = fs.readFileSync(`${l.state.rootfs}/etc/passwd`, "utf8");
-  } catch { /* no passwd: HOME=/ */ }
+  const passwd = () => {
+    try {
+      return fs.readFileSync(`${l.state.rootfs}/etc/passwd`, "utf8");
+    } catch {
+      return undefined; // no passwd: HOME=/
+    }
+  };
   const plan = compileExecPlan({
     spec, process: proc, initPid: l.state.pid, detach: !!o.detach, consoleSocket: o.consoleSocket,
     preserveFds: o.preserveFds, joins, seccomp, passwd,

@@ -18,7 +18,8 @@ export interface ExecInput {
   /** The container's cgroups (or the --cgroup sub-cgroups) the process joins. */
   joins: CgroupJoin[];
   seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
-  passwd?: string;
+  /** the container's /etc/passwd (ProcessStepOptions.passwd: read only when HOME is missing) */
+  passwd?: () => string | undefined;
 }
 
 // user first: joining the others needs capabilities in the user namespace that owns them;

@@ -65,7 +65,7 @@ export interface ProcessStepOptions {
   seccomp?: { filter: Uint8Array; flags: number; summary: string[]; notify?: SeccompNotify };
   preserveFds?: number;
   /** the container's /etc/passwd, to find HOME when the env has none (read only then) */
-  passwd?: string | (() => string | undefined);
+  passwd?: () => string | undefined;
   /** steps that go right before the seccomp filter (when no_new_privs) and exec */
   beforeExec?: () => void;
   /** JSON path prefix of the process in errors ("process") */
@@ -123,7 +123,7 @@ export function addProcessSteps(add: Add, notes: string[], proc: Process, o: Pro
   if (proc.noNewPrivileges && !beforeFifo) seccompStep();
 
   const env = [...(proc.env ?? [])];
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, typeof o.passwd === "function" ? o.passwd() : o.passwd)}`);
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(user.uid, o.passwd?.())}`);
   add("exec", {
     argv: proc.args.join("\0") + "\0",
     envp: env.length ? env.join("\0") + "\0" : "",

@@ -97,7 +97,6 @@ function defaultProfileFor(caps: readonly string[]): Seccomp {
   return p;
 }
 
-
 /** The OCI seccomp section for the container, or undefined for none (privileged, unconfined). */
 export function seccompFor(sec: SecurityOptions, privileged: boolean, caps: readonly string[]): Seccomp | undefined {
   if (sec.seccomp === "unconfined") return undefined;
