@@ -20,6 +20,14 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   echo "berth: no C compiler ($CC) found; install one (apt-get install -y gcc libc6-dev) and rerun npm install" >&2
   exit 1
 fi
+# One program: in native/DIR, OUT from the compiler arguments that follow, replaced only when
+# the build succeeds.
+one() {
+  dir=$1 out=$2
+  shift 2
+  (cd "$native/$dir" && $CC $FLAGS -o "$out.tmp" "$@" && mv "$out.tmp" "$out")
+}
+
 # One build of all five programs with $CC; returns non-zero at the first failure.
 build_all() {
   extra=""
@@ -34,18 +42,17 @@ build_all() {
   fi
   FLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -s $extra"
   EXECUTOR="main.c stage1.c plan.c mounts.c process.c console.c hooks.c notify.c"
-  (cd "$native/executor" && $CC $FLAGS -o berth-executor.tmp $EXECUTOR && mv berth-executor.tmp berth-executor) || return 1
+  one executor berth-executor $EXECUTOR || return 1
   # The per-container monitor (berthd): small and static too, so a container outlives any library
   # upgrade. The executor is built into it (--builtin-executor): its child runs the executor
   # without exec'ing a program of its own.
-  (cd "$native/monitor" && $CC $FLAGS -DBERTH_EXECUTOR_BUILTIN -o berth-monitor.tmp monitor.c util.c log.c \
-    $(for f in $EXECUTOR; do printf '../executor/%s ' "$f"; done) && mv berth-monitor.tmp berth-monitor) || return 1
+  one monitor berth-monitor -DBERTH_EXECUTOR_BUILTIN monitor.c util.c log.c $(for f in $EXECUTOR; do printf '../executor/%s ' "$f"; done) || return 1
   # berthd's process starter (spawner.c says why it exists); static like the others.
-  (cd "$native/spawner" && $CC $FLAGS -o berth-spawner.tmp spawner.c && mv berth-spawner.tmp berth-spawner) || return 1
+  one spawner berth-spawner spawner.c || return 1
   # `docker run --init`'s init (init.c), mounted into containers, so static above all.
-  (cd "$native/init" && $CC $FLAGS -o berth-init.tmp init.c && mv berth-init.tmp berth-init) || return 1
+  one init berth-init init.c || return 1
   # berthd's unmount helper (umount.c says why not util-linux's).
-  (cd "$native/umount" && $CC $FLAGS -o berth-umount.tmp umount.c && mv berth-umount.tmp berth-umount) || return 1
+  one umount berth-umount umount.c || return 1
 }
 
 if ! build_all; then
