@@ -96,17 +96,22 @@ export function leftoverState(): string[] {
   }
 }
 
-let probePath: string | undefined;
-/** Builds test/helpers/probe.c (static) once and returns its path. */
-export function probeBinary(): string {
-  // (another test file's afterAll may have removed the shared temp dir since it was built)
-  if (probePath && fs.existsSync(probePath)) return probePath;
+/**
+ * test/helpers/NAME.c built into the shared temp dir, once; again when another test file's
+ * afterAll has removed that dir since.
+ */
+function helperBinary(name: string, flags: string[]): string {
+  const out = `${tmpRoot}/${name}`;
+  if (fs.existsSync(out)) return out;
   fs.mkdirSync(tmpRoot, { recursive: true });
-  const out = `${tmpRoot}/probe`;
-  const r = Bun.spawnSync(["cc", "-static", "-O1", "-o", out, `${REPO}/test/helpers/probe.c`], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`cannot build the probe: ${r.stderr.toString()}`);
-  probePath = out;
+  const r = Bun.spawnSync(["cc", ...flags, "-O1", "-o", out, `${REPO}/test/helpers/${name}.c`], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`cannot build ${name}: ${r.stderr.toString()}`);
   return out;
+}
+
+/** The probe (test/helpers/probe.c), static: it runs inside containers. */
+export function probeBinary(): string {
+  return helperBinary("probe", ["-static"]);
 }
 
 /** Copies the probe into a bundle's rootfs as /bin/probe. */
@@ -138,17 +143,9 @@ export function killDetached(id: string, pid: number): void {
   fs.rmSync(`${STATE_ROOT}/${id}`, { recursive: true, force: true });
 }
 
-let recvttyPath: string | undefined;
-/** Builds test/helpers/recvtty.c once: the receiving end of --console-socket. */
+/** test/helpers/recvtty.c: the receiving end of --console-socket. */
 export function recvttyBinary(): string {
-  // (another test file's afterAll may have removed the shared temp dir since it was built)
-  if (recvttyPath && fs.existsSync(recvttyPath)) return recvttyPath;
-  fs.mkdirSync(tmpRoot, { recursive: true });
-  const out = `${tmpRoot}/recvtty`;
-  const r = Bun.spawnSync(["cc", "-O1", "-o", out, `${REPO}/test/helpers/recvtty.c`], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`cannot build recvtty: ${r.stderr.toString()}`);
-  recvttyPath = out;
-  return out;
+  return helperBinary("recvtty", []);
 }
 
 export { tmpRoot as TEST_TMP };
