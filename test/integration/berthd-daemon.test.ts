@@ -188,7 +188,10 @@ describe.skipIf(!!skip)("berthd crash during a removal", () => {
       await d.importBusybox();
       const id = (await d.docker(["create", "--name", "half", "busybox", "true"])).stdout.trim();
       const merged = `${d.dataRoot}/rootfs/${id}/merged`;
-      expect(fs.statSync(merged).dev).not.toBe(fs.statSync(`${d.dataRoot}/rootfs/${id}`).dev); // mounted
+      // mounted (right after create has answered: see ContainerService.mountSoon)
+      const mounted = () => fs.existsSync(merged) && fs.statSync(merged).dev !== fs.statSync(`${d.dataRoot}/rootfs/${id}`).dev;
+      for (let i = 0; i < 200 && !mounted(); i++) await Bun.sleep(10);
+      expect(mounted()).toBe(true);
       expect(await d.stopDaemon("SIGKILL")).not.toBe(0);
       // The state a crash right after the row's removal leaves: row gone, cleanup owed.
       const { Database } = await import("bun:sqlite");

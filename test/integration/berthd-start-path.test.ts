@@ -96,4 +96,55 @@ describe.skipIf(!!skip)("berthd start path", () => {
     expect(r.stdout).toBe("still here\n");
     expect((await docker("rm", "orphan")).code).toBe(0);
   });
+
+  // create answers once the container is recorded; its rootfs (mkdirs, overlay mount) is made in
+  // the time the CLI takes to send its start (ContainerService.mountSoon), queued before it.
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`http://localhost/v1.45${path}`, {
+      unix: d.sock, method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
+    } as RequestInit);
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : undefined };
+  };
+  const isMounted = (dir: string) => fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === dir);
+
+  it("create answers before the rootfs is mounted, which follows at once; a start sent right away runs on it", async () => {
+    const c = await api("POST", "/containers/create", { Image: "busybox", Cmd: ["sh", "-c", "exit 7"] });
+    expect(c.status).toBe(201);
+    const wait = api("POST", `/containers/${c.json.Id}/wait?condition=next-exit`);
+    const start = api("POST", `/containers/${c.json.Id}/start`); // no pause: it queues behind the mount
+    expect((await start).status).toBe(204);
+    expect((await wait).json.StatusCode).toBe(7);
+    const alone = await api("POST", "/containers/create", { Image: "busybox", Cmd: ["true"] });
+    const data = (await api("GET", `/containers/${alone.json.Id}/json`)).json.GraphDriver.Data;
+    expect(data.UpperDir).toBe(`${d.dataRoot}/rootfs/${alone.json.Id}/upper`);
+    for (let i = 0; i < 200 && !isMounted(data.MergedDir); i++) await Bun.sleep(10);
+    expect(isMounted(data.MergedDir)).toBe(true);
+    for (const id of [c.json.Id, alone.json.Id]) expect((await api("DELETE", `/containers/${id}`)).status).toBe(204);
+  });
+
+  it("a rootfs that cannot be mounted: create answers, start says why, rm leaves nothing behind", async () => {
+    // an image with a layer of its own, whose unpacked tree then goes missing
+    const root = `${d.dir}/lonely`;
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(`${root}/only-file`, "x");
+    expect(Bun.spawnSync(["tar", "-C", root, "-cf", `${root}.tar`, "."]).exitCode).toBe(0);
+    expect((await docker("import", `${root}.tar`, "lonely:1")).code).toBe(0);
+    const layer = (await docker("image", "inspect", "-f", "{{index .RootFS.Layers 0}}", "lonely:1")).stdout.trim().replace("sha256:", "");
+    fs.renameSync(`${d.dataRoot}/layers/${layer}`, `${d.dir}/moved-layer`);
+    try {
+      const c = await api("POST", "/containers/create", { Image: "lonely:1", Cmd: ["/only-file"] });
+      expect(c.status).toBe(201);
+      const s = await api("POST", `/containers/${c.json.Id}/start`);
+      expect(s.status).toBeGreaterThanOrEqual(400);
+      expect(s.json.message).toContain("mount");
+      expect((await api("DELETE", `/containers/${c.json.Id}`)).status).toBe(204);
+      for (let i = 0; i < 200 && fs.existsSync(`${d.dataRoot}/rootfs/${c.json.Id}`); i++) await Bun.sleep(10);
+      expect(fs.existsSync(`${d.dataRoot}/rootfs/${c.json.Id}`)).toBe(false);
+      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(c.json.Id);
+    } finally {
+      fs.renameSync(`${d.dir}/moved-layer`, `${d.dataRoot}/layers/${layer}`);
+      expect((await docker("rmi", "lonely:1")).code).toBe(0);
+    }
+  });
 });

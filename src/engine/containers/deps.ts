@@ -19,6 +19,11 @@ export interface ImageSource {
 export interface RootfsManager {
   /** the container's merged root filesystem, mounted (idempotent) */
   prepare(containerId: string, imageId: string): Promise<string> | string;
+  /**
+   * The image's layers tied to the container now, the files and the mount left to prepare. A
+   * manager with it lets create answer before the rootfs is mounted (see ContainerService.create).
+   */
+  reserve?(containerId: string, imageId: string): void;
   /** unmount and delete the container's layer */
   remove(containerId: string): Promise<void> | void;
 }

@@ -122,6 +122,7 @@ export function openImages(db: Database, cfg: DaemonConfig): { images: Images; r
   };
   const rootfs = {
     prepare: (id: string, imageId: string) => roots.prepare(id, imageId),
+    reserve: (id: string, imageId: string) => roots.reserve(id, imageId),
     remove: (id: string) => roots.removeAsync(id),
     /** root filesystems of containers the store no longer has (a crash between the two) */
     sweep: (keep: Set<string>) => roots.sweep(keep),

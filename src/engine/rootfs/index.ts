@@ -48,16 +48,23 @@ export class RootfsManager {
     return { dir, merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work`, lower };
   }
 
+  /**
+   * Ties the image's layers to the container (a row in the store, no files yet), so an rmi -f
+   * cannot take them and inspect can name them before the rootfs is mounted.
+   */
+  reserve(containerId: string, imageRef: string): void {
+    if (this.images.store.rootfsImage(containerId)) return;
+    const id = this.images.get(imageRef);
+    this.images.store.pinRootfs(containerId, id, this.images.store.row(id)!.diffIds);
+  }
+
   /** Creates (once) and mounts the container's rootfs; returns the merged path. */
   prepare(containerId: string, imageRef: string): string {
     const p0 = this.paths(containerId);
-    // Mounted at create and still mounted: a start's common case, two stats and no mkdirs.
+    // Mounted already (soon after create) and still mounted: two stats and no mkdirs.
     if (p0.lower.length && isMounted(p0.merged)) return p0.merged; // (lower: pinned layers)
-    if (!this.images.store.rootfsImage(containerId)) {
-      const id = this.images.get(imageRef);
-      // Pin the layers before anything else, so an rmi -f in between cannot take them.
-      this.images.store.pinRootfs(containerId, id, this.images.store.row(id)!.diffIds);
-    }
+    // Pin the layers before anything else, so an rmi -f in between cannot take them.
+    this.reserve(containerId, imageRef);
     for (const d of [p0.dir, p0.upper, p0.work, p0.merged]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     try {
       this.mount(containerId);
