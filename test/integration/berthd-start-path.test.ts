@@ -147,4 +147,19 @@ describe.skipIf(!!skip)("berthd start path", () => {
       expect((await docker("rmi", "lonely:1")).code).toBe(0);
     }
   });
+
+  it("a start long after create builds its spec again: it sees the rootfs as it is by then", async () => {
+    // nobody's uid changes in the container's /etc/passwd a second after create: the spec built
+    // ahead, right after create, has the old one, and is too old by then to be taken
+    const c = await api("POST", "/containers/create", { Image: "busybox", User: "nobody", Cmd: ["id", "-u"] });
+    expect(c.status).toBe(201);
+    await Bun.sleep(1200);
+    const merged = (await api("GET", `/containers/${c.json.Id}/json`)).json.GraphDriver.Data.MergedDir;
+    const passwd = fs.readFileSync(`${merged}/etc/passwd`, "utf8");
+    expect(passwd).toContain("nobody:x:65534:");
+    fs.writeFileSync(`${merged}/etc/passwd`, passwd.replace("nobody:x:65534:", "nobody:x:4242:")); // (through the overlay)
+    const r = await docker("start", "-a", c.json.Id);
+    expect(r.stdout).toBe("4242\n");
+    expect((await docker("rm", c.json.Id)).code).toBe(0);
+  });
 });

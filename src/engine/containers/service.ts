@@ -7,9 +7,9 @@ import fs from "node:fs";
 import { EventEmitter } from "node:events";
 import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
-import { runContainer } from "../../runtime/container/run.ts";
+import { planAhead, runContainer } from "../../runtime/container/run.ts";
 import { startWrapperEarly } from "../../runtime/executor/launch.ts";
-import { monitorPaths, startSpec, type StartContext } from "./start-inputs.ts";
+import { monitorPaths, runInputs, SpecsAhead, startSpec, type StartContext } from "./start-inputs.ts";
 import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
 import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -67,7 +67,9 @@ export class ContainerService extends EventEmitter {
   private readonly starts: StartContext = {
     dir: (id) => this.dir(id), runDir: (id) => this.runDir(id), logPath: (id) => this.logPath(id),
     buildSpec: (i) => this.deps.buildSpec(i), imageConfig: (c) => this.imageConfigOf(c), cgroupsPath: (id, h) => this.cgroupsPath(id, h),
+    runtimeRoot: () => this.runtimeRoot,
   };
+  private readonly specsAhead = new SpecsAhead();
 
   constructor(db: import("bun:sqlite").Database, private o: ServiceOptions, private deps: Deps) {
     super();
@@ -189,27 +191,37 @@ export class ContainerService extends EventEmitter {
     mark("create: stored");
     this.byId.set(id, rec);
     this.emit("create", rec);
-    if (this.deps.rootfs.reserve) this.mountSoon(id, image.id);
+    if (this.deps.rootfs.reserve) this.readySoon(id, image.id);
     return { Id: id, Warnings: warnings };
   }
 
   /**
-   * The rootfs of a container just created, made and mounted right after create has answered:
-   * the docker CLI spends a millisecond or more between create's answer and its start, and the
-   * mkdirs and the overlay mount (0.7 ms) fit in there rather than before the answer. Queued as
-   * every change to the container is, so a start or rm sent at once waits for it; export mounts
-   * by itself (prepare is idempotent). A failure is left to start, which mounts again and reports
-   * it, as dockerd, which mounts at start.
+   * What a container just created needs for its start, done right after create has answered:
+   * the docker CLI spends a millisecond or two between create's answer and its start, and the
+   * rootfs (mkdirs, overlay mount: 0.7 ms), the start's spec and the runtime's plan (0.6 ms) fit
+   * in there rather than before the answer or after the start request. Queued as every change to
+   * the container is, so a start or rm sent at once waits for it; export mounts by itself
+   * (prepare is idempotent); the start takes spec and plan only if they are still what it would
+   * build (SpecsAhead, planAhead). A failure is left to start, which does it all again and
+   * reports it, as dockerd, which mounts at start.
    */
-  private mountSoon(id: string, imageId: string): void {
+  private readySoon(id: string, imageId: string): void {
     void this.serial(id, async () => {
       await new Promise((r) => setImmediate(r)); // after the answer has gone out
-      if (!this.byId.has(id)) return;
+      const c = this.byId.get(id);
+      if (!c) return;
       try {
-        await this.deps.rootfs.prepare(id, imageId);
+        const rootfs = await this.deps.rootfs.prepare(id, imageId);
         mark("create: rootfs mounted");
+        await new Promise((r) => setImmediate(r)); // a request that came meanwhile (the attach) goes first
+        if (this.byId.get(id) !== c) return;
+        const built = startSpec(this.starts, c, rootfs);
+        if (built.spec.process?.cwd && built.spec.process.cwd !== "/") ensureWorkdir(rootfs, built.spec.process.cwd);
+        this.specsAhead.put(c, built);
+        planAhead(runInputs(this.starts, c, built.spec));
+        mark("create: start planned");
       } catch (e) {
-        log.debug(`the rootfs of ${id.slice(0, 12)} is not mounted yet: ${(e as Error).message}`, { container: id });
+        log.debug(`container ${id.slice(0, 12)}: its start is not prepared ahead: ${(e as Error).message}`, { container: id });
       }
     });
   }
@@ -261,16 +273,16 @@ export class ContainerService extends EventEmitter {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
       mark("start: rootfs mounted");
-      const { spec, warnings } = startSpec(this.starts, c, rootfs);
+      const ahead = this.specsAhead.take(c);
+      const { spec, warnings } = ahead ?? startSpec(this.starts, c, rootfs);
       for (const w of warnings) log.warn(w, { container: id });
-      if (spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
-      mark("start: spec built");
+      if (!ahead && spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
+      mark(ahead ? "start: spec built ahead" : "start: spec built");
       let initPid = 0;
       // Created and started in one go (as runc run -d): the init execs on the commit's answer,
       // without the exec fifo's round trip that a separate create and start would cost.
       await runContainer({
-        id, bundle: this.dir(id), spec, root: this.runtimeRoot, pidFile: paths.pidFile, detach: true,
-        consoleSocket: paths.consoleSocket, wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
+        ...runInputs(this.starts, c, spec), wrap, executorFd: this.deps.monitor.executorFd, sinks: this.sinks,
         spawnWrapper: early ? early.spawnWrapper : spawn,
         beforeExec: async (pid: number) => {
           initPid = pid;
@@ -549,6 +561,7 @@ export class ContainerService extends EventEmitter {
     this.controls.get(id)?.close();
     this.controls.delete(id);
     this.restarts.reset(id);
+    this.specsAhead.drop(id);
     if (c.state.Restarting) c.state = { ...c.state, Running: false, Restarting: false, Status: "exited" };
     if (c.state.Running) {
       c.state = { ...c.state, Status: "removing" };

@@ -151,6 +151,36 @@ export async function preparePlan(o: RunOptions, cgroups: CgroupSetup, mode: Mod
   return { plan, rootfs };
 }
 
+/**
+ * Plans made ahead of a run (planAhead), by the spec object they are for: a caller that knows a
+ * run is coming (berthd, between a container's create and its start) has the decisions made
+ * while it would otherwise wait, and the run takes them if it gets that very spec object with
+ * the same options, soon enough: the plan looked at the host (bind sources, the rootfs's files)
+ * when it was made, so an old one is made again.
+ */
+const ahead = new WeakMap<Spec, { key: string; at: number; cgroups: CgroupSetup; planned: Promise<{ plan: Plan; rootfs: string } | undefined> }>();
+const AHEAD_MAX_AGE_MS = 1000;
+const aheadKey = (o: RunOptions, mode: Mode) =>
+  JSON.stringify([o.id, o.bundle, o.root, mode, o.noPivot, o.consoleSocket, o.preserveFds, o.systemdCgroup]);
+
+/** Makes the plan `runContainer(o)` would (detached or in the foreground), for it to take. Touches nothing on the host. */
+export function planAhead(o: RunOptions): void {
+  const mode: Mode = o.detach ? "detach" : "foreground";
+  const cgroups = new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
+  // A plan that cannot be made is made again by the run, which then reports why.
+  const planned = preparePlan(o, cgroups, mode).catch(() => undefined);
+  ahead.set(o.spec, { key: aheadKey(o, mode), at: performance.now(), cgroups, planned });
+}
+
+async function takeAhead(o: RunOptions, mode: Mode) {
+  const a = ahead.get(o.spec);
+  if (!a) return undefined;
+  ahead.delete(o.spec);
+  if (a.key !== aheadKey(o, mode) || performance.now() - a.at > AHEAD_MAX_AGE_MS) return undefined;
+  const p = await a.planned;
+  return p && { ...p, cgroups: a.cgroups };
+}
+
 interface Created {
   launched: Launched;
   state: ContainerState;
@@ -160,10 +190,11 @@ interface Created {
 
 /** Creates the container up to the point `mode` asks for; undoes everything if any step fails. */
 async function createContainer(o: RunOptions, mode: Mode): Promise<Created | undefined> {
-  const cgroups = new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
+  const pre = mode === "create" || o.dryRun ? undefined : await takeAhead(o, mode);
+  const cgroups = pre?.cgroups ?? new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
   const fifo = mode === "create" ? `${o.root}/${o.id}/exec.fifo` : undefined;
   // Decide everything before touching the host, so bad input leaves nothing behind.
-  const { plan, rootfs } = await preparePlan(o, cgroups, mode, fifo);
+  const { plan, rootfs } = pre ?? await preparePlan(o, cgroups, mode, fifo);
   if (o.dryRun) {
     (o.sinks ?? stdioSinks).out(printPlan(plan));
     return undefined;
