@@ -253,21 +253,18 @@ static pid_t clone_init(struct plan *pl, uint32_t clone_step, uint64_t flags)
 	return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-static void open_host_paths(struct plan *pl)
+/* The host paths the plan's steps use, opened while we still see the host's filesystem. With
+ * an OP_AWAIT_GO step the cgroups are opened later, on berth's word (they may not exist yet). */
+static void open_paths(struct plan *pl, int cgroups)
 {
-	step_fd = calloc(pl->nsteps ? pl->nsteps : 1, sizeof(int));
-	if (!step_fd)
-		fail(ENOMEM, 0);
-	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (uint32_t i = 0; i < pl->nsteps; i++) {
 		struct step *s = &pl->steps[i];
-		step_fd[i] = -1;
 		cur_step = (int)i;
-		if (s->op == OP_SETNS)
+		if (s->op == OP_SETNS && !cgroups)
 			step_fd[i] = open(s->f[0].str, O_RDONLY | O_CLOEXEC);
-		else if (s->op == OP_CGROUP_SELF)
+		else if (s->op == OP_CGROUP_SELF && cgroups)
 			step_fd[i] = open(s->f[0].str, O_WRONLY | O_CLOEXEC);
-		else if (s->op == OP_CGROUP_INTO)
+		else if (s->op == OP_CGROUP_INTO && cgroups)
 			step_fd[i] = open(s->f[0].str, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		else
 			continue;
@@ -276,9 +273,47 @@ static void open_host_paths(struct plan *pl)
 	}
 }
 
-static void stage0_pre_clone(struct step *s)
+static int has_op(struct plan *pl, int op)
+{
+	for (uint32_t i = 0; i < pl->nsteps; i++)
+		if (pl->steps[i].op == op)
+			return 1;
+	return 0;
+}
+
+static void open_host_paths(struct plan *pl)
+{
+	step_fd = calloc(pl->nsteps ? pl->nsteps : 1, sizeof(int));
+	if (!step_fd)
+		fail(ENOMEM, 0);
+	for (uint32_t i = 0; i < pl->nsteps; i++)
+		step_fd[i] = -1;
+	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	open_paths(pl, 0);
+	if (!has_op(pl, OP_AWAIT_GO))
+		open_paths(pl, 1);
+}
+
+static void stage0_pre_clone(struct plan *pl, struct step *s)
 {
 	switch (s->op) {
+	case OP_NETNS_AHEAD:
+		if (unshare(CLONE_NEWNET) < 0)
+			fail(errno, 0);
+		break;
+	case OP_AWAIT_GO: {
+		/* EOF: berth gave up (its cgroups failed); it reports that itself. */
+		char go;
+		ssize_t r;
+		while ((r = read(ctl_fd, &go, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1 || go != 'G')
+			_exit(1);
+		int step = cur_step;
+		open_paths(pl, 1);
+		cur_step = step;
+		break;
+	}
 	case OP_SETNS:
 		if (setns(step_fd[cur_step], (int)s->f[1].num) < 0)
 			fail(errno, 0);
@@ -448,7 +483,7 @@ int main(int argc, char **argv, char **envp)
 	uint32_t i = 0;
 	for (; i < pl.nsteps && pl.steps[i].op != OP_CLONE; i++) {
 		cur_step = (int)i;
-		stage0_pre_clone(&pl.steps[i]);
+		stage0_pre_clone(&pl, &pl.steps[i]);
 	}
 	if (i == pl.nsteps)
 		fail(EINVAL, DETAIL_BAD_PLAN);

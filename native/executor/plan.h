@@ -25,6 +25,8 @@ enum op {
 	OP_CONSOLE_SOCKET = 2, /* s:path                               connect; the pty master goes there */
 	OP_OPEN_FIFO = 3,      /* s:path                               O_PATH fd kept for OP_WAIT_FIFO */
 	OP_AGENT_CONNECT = 5,  /* s:path                               the seccomp agent (listenerPath) */
+	OP_NETNS_AHEAD = 58,   /* stage 0 unshares the network namespace; the clone leaves it out */
+	OP_AWAIT_GO = 59,      /* read berth's 'G' (the cgroups are made), then open them */
 	OP_CLONE = 4,          /* i:flags i:mode                       mode: 0 foreground, 1 detach, 2 create */
 
 	/* stage 0: parent side, after the clone, before the child may go on */

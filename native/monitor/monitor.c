@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "monitor.h"
+#include "../fork-here.h"
 
 extern char **environ;
 
@@ -362,7 +363,7 @@ int main(int argc, char **argv) {
     fcntl(err_fd, F_SETFL, O_NONBLOCK);
   }
 
-  program_pid = fork();
+  program_pid = fork_here();  // (the executor starts on this CPU: fork-here.h says why)
   if (program_pid < 0) die("fork");
   if (program_pid == 0) {
     sigprocmask(SIG_UNBLOCK, &mask, NULL);

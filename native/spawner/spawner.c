@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../fork-here.h"
+
 #define MAX_FDS 8
 #define MAX_ARGS 128
 #define MAX_MSG 65536
@@ -128,7 +130,7 @@ static void start(unsigned char *msg, ssize_t len, int *fds, int nfds, const sig
     answer(EXEC_FAILED, id, 0, errno);
     goto out;
   }
-  pid_t pid = fork();
+  pid_t pid = fork_here();  // (fork-here.h says why)
   if (pid == 0) {
     close(p[0]);
     child(argv, fds, nfds, exec, p[1], old);

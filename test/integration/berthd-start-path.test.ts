@@ -162,4 +162,38 @@ describe.skipIf(!!skip)("berthd start path", () => {
     expect(r.stdout).toBe("4242\n");
     expect((await docker("rm", c.json.Id)).code).toBe(0);
   });
+
+  it("cgroups that fail once the executor has its plan: the start says why, no monitor stays, and it can be tried again", async () => {
+    // The plan goes out before berth makes the cgroups (the executor makes the network namespace
+    // meanwhile): a frozen cgroup of the container's name, planted after create, refuses them.
+    const id = (await docker("create", "busybox", "true")).stdout.trim();
+    const frozen = `/sys/fs/cgroup/freezer${d.cgroupParent}/${id}`;
+    fs.mkdirSync(frozen, { recursive: true });
+    fs.writeFileSync(`${frozen}/freezer.state`, "FROZEN");
+    const before = monitorsOf(d).length;
+    try {
+      const r = await docker("start", id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("is frozen");
+      expect(monitorsOf(d).length).toBe(before);
+    } finally {
+      fs.writeFileSync(`${frozen}/freezer.state`, "THAWED");
+      fs.rmdirSync(frozen);
+    }
+    expect((await docker("start", "-a", id)).code).toBe(0);
+    expect((await docker("rm", id)).code).toBe(0);
+  });
+
+  it("the spawner and the monitor fork on their own CPU (fork-here.h), but nothing they start stays bound to it", async () => {
+    const allowed = (status: string) => /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+    const mine = allowed(fs.readFileSync("/proc/self/status", "utf8"));
+    const before = new Set(monitorsOf(d));
+    const r = await docker("run", "-d", "--name", "unbound", "busybox", "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 30");
+    expect(r.code).toBe(0);
+    const [monitor] = monitorsOf(d).filter((p) => !before.has(p));
+    expect(allowed(fs.readFileSync(`/proc/${monitor}/status`, "utf8"))).toBe(mine);
+    for (let i = 0; i < 100 && !(await docker("logs", "unbound")).stdout; i++) await Bun.sleep(20);
+    expect(allowed((await docker("logs", "unbound")).stdout)).toBe(mine);
+    expect((await docker("rm", "-f", "unbound")).code).toBe(0);
+  });
 });

@@ -146,6 +146,9 @@ export function startWrapperEarly(spawn: NonNullable<LaunchOptions["spawnWrapper
   };
 }
 
+/** berth's word to a plan's awaitGo step: the container's cgroups are made. */
+const GO = new Uint8Array([0x47]);
+
 /** The executor's reports as they arrive on the control socket, until it closes. */
 interface Reports {
   next(): Promise<Uint8Array | undefined>;
@@ -256,12 +259,19 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     mark("executor spawned");
     opts.onSpawn?.(proc.pid);
   }
+  // With an awaitGo step the plan goes first and beforePlan's work (the cgroups) overlaps with
+  // the executor's first steps (a network namespace made ahead); the executor opens the cgroups
+  // on our word. Without one, beforePlan runs while the executor starts, and the plan follows.
+  const goFirst = plan.steps.some((st) => st.op === "awaitGo");
   let planError: unknown;
-  try {
-    opts.beforePlan?.();
-  } catch (e) {
-    planError = e;
-  }
+  const before = () => {
+    try {
+      opts.beforePlan?.();
+    } catch (e) {
+      planError = e;
+    }
+  };
+  if (!goFirst) before();
   if (spawning) {
     try {
       const w = await spawning;
@@ -273,14 +283,27 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     }
     mark("executor spawned");
   }
+  if (goFirst && !planError) {
+    writeAll(ctlFd, encodePlan(plan));
+    mark("plan sent");
+    before();
+  }
   if (planError) {
-    // The control socket closing tells the executor to exit without a plan.
+    // The control socket closing tells the executor to exit: without a plan, or (goFirst)
+    // before it has made anything but its own network namespace.
     if (opts.wrap) await abandonWrapper(ctlFd, proc);
     else fs.closeSync(ctlFd);
     throw planError;
   }
-  writeAll(ctlFd, encodePlan(plan));
-  mark("plan sent");
+  if (goFirst) {
+    try {
+      writeAll(ctlFd, GO);
+    } catch { /* the executor failed a step before and is gone: its report says which */ }
+    mark("go sent");
+  } else {
+    writeAll(ctlFd, encodePlan(plan));
+    mark("plan sent");
+  }
   // A wrapped executor is recorded once it has its plan, off the start's path: until the commit
   // it cannot outlive us (our end of its control socket closing ends it, and the init with it).
   if (spawning) opts.onSpawn?.(proc.pid);

@@ -26,6 +26,7 @@ function hintFor(op: string, errno: number, text: string): string | undefined {
   if (op === "write" && errno === E.EROFS) return "/proc/sys is read-only at this point";
   if (op === "clone" && errno === E.EINVAL) return "this kernel does not support one of the namespaces asked for";
   if (op === "clone" && errno === E.ENOSPC) return "too many namespaces of one kind (user.max_* sysctls)";
+  if (op === "netnsAhead" && errno === E.ENOSPC) return "too many network namespaces (the user.max_net_namespaces sysctl)";
   void text;
   return undefined;
 }

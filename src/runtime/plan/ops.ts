@@ -16,6 +16,8 @@ export const OPS = {
   consoleSocket: { code: 2, stage: "pre-clone", fields: [["path", "s"]] },
   openFifo: { code: 3, stage: "pre-clone", fields: [["path", "s"]] },
   agentConnect: { code: 5, stage: "pre-clone", fields: [["path", "s"]] },
+  netnsAhead: { code: 58, stage: "pre-clone", fields: [] },
+  awaitGo: { code: 59, stage: "pre-clone", fields: [] },
   clone: { code: 4, stage: "clone", fields: [["flags", "i"], ["mode", "i"]] },
   uidMap: { code: 10, stage: "parent", fields: [["map", "s"]] },
   gidMap: { code: 11, stage: "parent", fields: [["map", "s"]] },
