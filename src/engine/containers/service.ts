@@ -10,18 +10,18 @@ import type { Sinks } from "../../runtime/sinks.ts";
 import { planAhead, runContainer } from "../../runtime/container/run.ts";
 import { startWrapperEarly } from "../../runtime/executor/launch.ts";
 import { monitorPaths, runInputs, SpecsAhead, startSpec, type StartContext } from "./start-inputs.ts";
-import { deleteContainer, killContainer, loadContainer, parseSignal } from "../../runtime/container/lifecycle.ts";
-import { pauseContainer, resumeContainer } from "../../runtime/container/pause.ts";
+import { deleteContainer, loadContainer } from "../../runtime/container/lifecycle.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
 import * as log from "../log.ts";
 import { generateName, validateName } from "./names.ts";
-import { ContainerStore, initialState, mustBeRunning, type ContainerRecord, type Json } from "./store.ts";
+import { ContainerStore, initialState, type ContainerRecord, type Json } from "./store.ts";
 import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder } from "./deps.ts";
 import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, writeContainerFiles } from "./spec/index.ts";
 import { mark } from "../../runtime/trace.ts";
 import { ensureWorkdir } from "../rootfs/workdir.ts";
-import { checkRestartPolicy, killEndsPolicy, Restarts } from "./restart.ts";
+import { checkRestartPolicy, Restarts } from "./restart.ts";
+import { ContainerSignals } from "./signals.ts";
 import { checkLogDriver, logLimits, logsRead } from "./logopts.ts";
 import { waitFor, type Condition, type WaitResult } from "./wait.ts";
 import { validateHealthcheck } from "./health.ts";
@@ -70,6 +70,18 @@ export class ContainerService extends EventEmitter {
     runtimeRoot: () => this.runtimeRoot,
   };
   private readonly specsAhead = new SpecsAhead();
+  private readonly signals = new ContainerSignals({
+    find: (ref) => this.find(ref),
+    runtimeRoot: () => this.runtimeRoot,
+    restarts: () => this.restarts,
+    saveState: (c) => this.store.saveState(c),
+    save: (c) => this.save(c),
+    emit: (event, c) => this.emit(event, c),
+    onState: (cb) => {
+      this.on("state", cb);
+      return () => this.off("state", cb);
+    },
+  });
 
   constructor(db: import("bun:sqlite").Database, private o: ServiceOptions, private deps: Deps) {
     super();
@@ -420,115 +432,29 @@ export class ContainerService extends EventEmitter {
     }
   }
 
-  // ---- signals, stop, pause -----------------------------------------------------------------
+  // ---- signals, stop, pause (signals.ts) ----------------------------------------------------
 
-  async kill(ref: string, signal: string | null): Promise<void> {
-    let c: ContainerRecord;
-    try {
-      c = this.find(ref);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) throw notFound(`Cannot kill container: ${ref}: ${e.message}`);
-      throw e;
-    }
-    let sig: number;
-    try {
-      sig = parseSignal(signal || "KILL");
-    } catch {
-      throw badRequest(`Invalid signal: ${signal}`);
-    }
-    if (!c.state.Running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
-    if (this.stoppedByHand(c, killEndsPolicy(c, sig, parseSignal))) return;
-    await killContainer(this.runtimeRoot, c.id, sig, false).catch((e) => {
-      throw new ApiError(500, `Cannot kill container: ${ref}: ${e instanceof BerthError ? e.describe() : e}`);
-    });
-    // A frozen process takes SIGKILL only once thawed (cgroup v1's freezer): kill ends a pause.
-    if (sig === 9 && c.state.Paused) await this.unpause(c.id).catch(() => {});
+  kill(ref: string, signal: string | null): Promise<void> {
+    return this.signals.kill(ref, signal);
   }
 
-  /**
-   * A stop or kill through the API: remembered (unless-stopped), and with `cancel` no restart
-   * follows. True when the container was only waiting to restart, so nothing runs to signal
-   * (as dockerd, the call then succeeds; with `cancel` the container is simply exited).
-   */
-  private stoppedByHand(c: ContainerRecord, cancel: boolean): boolean {
-    if (cancel) this.restarts.cancel(c.id);
-    c.state = { ...c.state, ManuallyStopped: true };
-    if (!c.state.Restarting) {
-      this.store.saveState(c);
-      return false;
-    }
-    if (cancel) c.state = { ...c.state, Status: "exited", Running: false, Restarting: false };
-    this.save(c);
-    return true;
-  }
-
-  /** Resolves when the current run has ended (or at once if it is not running). */
-  private untilExit(c: ContainerRecord): Promise<void> {
-    if (!c.state.Running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const on = (x: ContainerRecord) => {
-        if (x.id !== c.id || x.state.Running) return;
-        this.off("state", on);
-        resolve();
-      };
-      this.on("state", on);
-    });
-  }
-
-  async stop(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
-    const c = this.find(ref);
-    if (!c.state.Running) throw notModified();
-    const stopSignal = signal || c.config.StopSignal || "SIGTERM";
-    let sig: number;
-    try {
-      sig = parseSignal(stopSignal);
-    } catch {
-      throw badRequest(`Invalid signal: ${stopSignal}`);
-    }
-    if (this.stoppedByHand(c, true)) return;
-    const t = timeout ?? (typeof c.config.StopTimeout === "number" ? c.config.StopTimeout : 10);
-    const gone = this.untilExit(c);
-    if (c.state.Paused) await this.unpause(ref).catch(() => {});
-    await killContainer(this.runtimeRoot, c.id, sig, false).catch(() => {});
-    const inTime = t < 0 ? await gone.then(() => true) : await Promise.race([gone.then(() => true), Bun.sleep(t * 1000).then(() => false)]);
-    if (!inTime && c.state.Running) {
-      await killContainer(this.runtimeRoot, c.id, 9, true).catch(() => {});
-      await Promise.race([gone, Bun.sleep(10_000)]);
-    }
+  stop(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
+    return this.signals.stop(ref, timeout, signal);
   }
 
   async restart(ref: string, timeout: number | undefined, signal: string | null): Promise<void> {
-    await this.stop(ref, timeout, signal).catch((e) => {
+    await this.signals.stop(ref, timeout, signal).catch((e) => {
       if (!(e instanceof ApiError && e.status === 304)) throw e;
     });
     await this.start(ref);
   }
 
-  async pause(ref: string): Promise<void> {
-    const c = this.find(ref);
-    mustBeRunning(c);
-    if (c.state.Paused) throw conflict(`Container ${c.id} is already paused`);
-    try {
-      pauseContainer(this.runtimeRoot, c.id);
-    } catch (e) {
-      throw new ApiError(500, e instanceof BerthError ? e.describe() : String(e));
-    }
-    c.state = { ...c.state, Paused: true, Status: "paused" };
-    this.save(c);
-    this.emit("pause", c);
+  pause(ref: string): Promise<void> {
+    return this.signals.pause(ref);
   }
 
-  async unpause(ref: string): Promise<void> {
-    const c = this.find(ref);
-    if (!c.state.Paused) throw conflict(`Container ${c.id} is not paused`);
-    try {
-      resumeContainer(this.runtimeRoot, c.id);
-    } catch (e) {
-      throw new ApiError(500, e instanceof BerthError ? e.describe() : String(e));
-    }
-    c.state = { ...c.state, Paused: false, Status: "running" };
-    this.save(c);
-    this.emit("unpause", c);
+  unpause(ref: string): Promise<void> {
+    return this.signals.unpause(ref);
   }
 
   // ---- wait, remove, rename -----------------------------------------------------------------
