@@ -44,6 +44,24 @@ async function quiesce(): Promise<void> {
   }
 }
 
+/** CPU time the whole machine has spent busy so far, ms (/proc/stat: all but idle and iowait). */
+function busyMs(): number {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const ticks = f.reduce((a, b) => a + b, 0) - f[3] - f[4];
+  return ticks * 10; // USER_HZ 100
+}
+
+/** Run time of all of a process's threads so far, ms (schedstat: ns on a CPU). */
+function threadsMs(pid: number): number {
+  let ns = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+    } catch { /* gone */ }
+  }
+  return ns / 1e6;
+}
+
 /** pids of processes whose command line mentions `needle` (only ours: the needle is a private temp dir). */
 function pidsMentioning(needle: string, name: string): number[] {
   const out: number[] = [];
@@ -120,13 +138,27 @@ try {
   console.log(`\n${conc} containers started concurrently (docker run -d busybox sleep 600), ${rounds} rounds each, interleaved`);
   // The stub daemon's rounds go in between: the CLIs' own share, measured in the same conditions.
   const walls: Record<string, number[]> = { berthd: [], dockerd: [], stub: [] };
+  // CPU per container, ms: the fifty CLIs' own (their rusage), berthd's (its threads' run time),
+  // and everything else the machine did meanwhile (the monitors, executors, the containers'
+  // processes, the kernel's workers; for dockerd: dockerd, containerd, its shims and runc).
+  const cpu: Record<string, { cli: number[]; daemon: number[]; rest: number[] }> = {
+    berthd: { cli: [], daemon: [], rest: [] }, dockerd: { cli: [], daemon: [], rest: [] }, stub: { cli: [], daemon: [], rest: [] },
+  };
   for (let r = 0; r < rounds; r++) {
     for (const t of [...targets, stubTarget]) {
       await quiesce();
+      const busy0 = busyMs(), own0 = t.name === "berthd" ? threadsMs(berthd.proc!.pid) : 0;
       const t0 = performance.now();
       const ps = Array.from({ length: conc }, () => Bun.spawn([DOCKER_CLI!, "run", "-d", "busybox", "sleep", "600"], { env: t.env, stdout: "pipe", stderr: "pipe" }));
       const codes = await Promise.all(ps.map((p) => p.exited));
       walls[t.name].push(performance.now() - t0);
+      {
+        const cli = ps.reduce((n, p) => n + Number(p.resourceUsage()!.cpuTime.total) / 1000, 0) / conc;
+        const daemon = t.name === "berthd" ? (threadsMs(berthd.proc!.pid) - own0) / conc : 0;
+        cpu[t.name].cli.push(cli);
+        cpu[t.name].daemon.push(daemon);
+        cpu[t.name].rest.push((busyMs() - busy0) / conc - cli - daemon);
+      }
       const failed = codes.filter((c) => c !== 0).length;
       if (failed) console.log(`${t.name}: ${failed} of ${conc} failed`);
       if (r < rounds - 1 && t !== stubTarget) {
@@ -149,6 +181,16 @@ try {
     const floor = q(walls.stub, 0.5);
     const above = (n: string) => wall[n] - floor;
     console.log(`the same ${conc} CLIs against a stub daemon that does nothing: ${floor.toFixed(0)} ms median; above it: berthd ${above("berthd").toFixed(0)} ms, dockerd ${above("dockerd").toFixed(0)} ms (ratio ${(above("dockerd") / above("berthd")).toFixed(2)}x); the best ratio this machine allows: ${(wall.dockerd / floor).toFixed(2)}x`);
+  }
+
+  {
+    // Why the ratio stops where it does on this machine: each container's CPU, and what 5x would allow.
+    const m = (n: string, k: "cli" | "daemon" | "rest") => q(cpu[n][k], 0.5);
+    const total = (n: string) => m(n, "cli") + m(n, "daemon") + m(n, "rest");
+    console.log(`CPU per container (ms, medians): berthd's CLI ${m("berthd", "cli").toFixed(1)}, berthd ${m("berthd", "daemon").toFixed(1)}, the rest ${m("berthd", "rest").toFixed(1)} (monitors, executors, the containers, the kernel's workers); ` +
+      `dockerd's CLI ${m("dockerd", "cli").toFixed(1)}, the rest ${m("dockerd", "rest").toFixed(1)} (dockerd, containerd, shims, runc, the kernel's); the stub's CLI ${m("stub", "cli").toFixed(1)}`);
+    const allowed = total("dockerd") / 5 - m("berthd", "cli");
+    console.log(`with every CPU busy, 5x dockerd's throughput allows ${(total("dockerd") / 5).toFixed(1)} ms of CPU per container in all; the CLI takes ${m("berthd", "cli").toFixed(1)} of it, which leaves ${allowed.toFixed(1)} ms for berthd and the rest (they take ${(m("berthd", "daemon") + m("berthd", "rest")).toFixed(1)})`);
   }
 
   // The same 50 starts through the Engine API itself (create, then start, 50 at once), without
