@@ -73,6 +73,21 @@ function mkdirErr(dir: string, e: unknown): BerthError {
 /** mkdir -p of one hierarchy, recording what it made. Retries if a parent vanishes under us
  *  (another container's destroy removing a shared, empty /berth at the same moment). */
 function mkdirAll(fs: CgroupFs, h: CgroupHierarchy, created: string[]): void {
+  // The common case first: the parent is there (berthd makes its cgroup parent at its start, and
+  // it stays), so one mkdir does, instead of one per level (EEXIST, EEXIST, ..., made).
+  const all = levels(h);
+  const leaf = all[all.length - 1];
+  if (all.length > 1 && leaf) {
+    try {
+      fs.mkdir(leaf);
+      created.push(leaf);
+      return;
+    } catch (e) {
+      const errno = errnoOf(e);
+      if (errno === "EEXIST") return; // the container joins an existing cgroup (created: none)
+      if (errno !== "ENOENT") throw mkdirErr(h.dir, e);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       for (const dir of levels(h)) {

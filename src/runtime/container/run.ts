@@ -249,11 +249,13 @@ async function createContainer(o: RunOptions, mode: Mode): Promise<Created | und
       }),
       beforePlan: () => {
         cgroups.create();
-        note(() => (state.cgroup = cgroups.stateInfo()));
-        for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
         mark("cgroup created");
       },
       afterPlan: () => {
+        // (after the executor has its word: the provisional state names the planned cgroups and
+        // which of them did not exist, all that a delete --force after a crash here needs)
+        note(() => (state.cgroup = cgroups.stateInfo()));
+        for (const w of cgroups.warnings()) (o.sinks ?? stdioSinks).warn(`cgroups: ${w}`);
         // Written while the init sets itself up, off the commit's path: what `start` needs to
         // name a death between the fifo and exec (start-watch.ts), and the process as created,
         // which `berth exec` starts from. A crash leaves them to delete --force; a failure
