@@ -170,12 +170,19 @@ describe.skipIf(!!skip)("berthd start path", () => {
     const frozen = `/sys/fs/cgroup/freezer${d.cgroupParent}/${id}`;
     fs.mkdirSync(frozen, { recursive: true });
     fs.writeFileSync(`${frozen}/freezer.state`, "FROZEN");
-    const before = monitorsOf(d).length;
+    // (this container's monitors: their argv names its run dir, by the id's first 16 digits)
+    const its = () => monitorsOf(d).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`/m/${id.slice(0, 16)}/`);
+      } catch {
+        return false; // gone
+      }
+    });
     try {
       const r = await docker("start", id);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("is frozen");
-      expect(monitorsOf(d).length).toBe(before);
+      expect(its()).toEqual([]);
     } finally {
       fs.writeFileSync(`${frozen}/freezer.state`, "THAWED");
       fs.rmdirSync(frozen);
@@ -195,5 +202,44 @@ describe.skipIf(!!skip)("berthd start path", () => {
     for (let i = 0; i < 100 && !(await docker("logs", "unbound")).stdout; i++) await Bun.sleep(20);
     expect(allowed((await docker("logs", "unbound")).stdout)).toBe(mine);
     expect((await docker("rm", "-f", "unbound")).code).toBe(0);
+  });
+
+  // The first start's monitor is started right after create (ContainerService.monitorAhead).
+  // (the monitor itself, not its executor child, which is a fork with the same argv)
+  const monitorsFor = (id: string) => monitorsOf(d).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`/m/${id.slice(0, 16)}/`) &&
+        fs.readFileSync(`/proc/${p}/comm`, "utf8") === "berth-monitor\n";
+    } catch {
+      return false; // gone
+    }
+  });
+  const until = async (cond: () => boolean, ms = 3000) => {
+    for (let t = 0; t < ms && !cond(); t += 20) await Bun.sleep(20);
+    return cond();
+  };
+
+  it("a start soon after create takes the monitor started for it; one never started goes within seconds", async () => {
+    const a = (await docker("create", "busybox", "sleep", "30")).stdout.trim();
+    expect(await until(() => monitorsFor(a).length === 1)).toBe(true);
+    const [ahead] = monitorsFor(a);
+    expect((await docker("start", a)).code).toBe(0);
+    expect(monitorsFor(a)).toEqual([ahead]); // the same process runs the container
+    expect((await docker("rm", "-f", a)).code).toBe(0);
+
+    const b = (await docker("create", "busybox", "true")).stdout.trim();
+    expect(await until(() => monitorsFor(b).length === 1)).toBe(true);
+    expect(await until(() => monitorsFor(b).length === 0)).toBe(true); // (a second, then it goes)
+    const r = await docker("start", "-a", b); // a start after that starts its own
+    expect(r.code).toBe(0);
+    expect((await docker("rm", b)).code).toBe(0);
+  });
+
+  it("rm of a container just created takes its monitor with it", async () => {
+    const id = (await docker("create", "busybox", "true")).stdout.trim();
+    expect(await until(() => monitorsFor(id).length === 1)).toBe(true);
+    expect((await docker("rm", id)).code).toBe(0);
+    expect(monitorsFor(id)).toEqual([]);
+    expect(await until(() => !fs.existsSync(`${d.execRoot}/m/${id.slice(0, 16)}`))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
 import { planAhead, runContainer } from "../../runtime/container/run.ts";
-import { startWrapperEarly } from "../../runtime/executor/launch.ts";
+import { startWrapperEarly, type EarlyWrapper, type LaunchOptions } from "../../runtime/executor/launch.ts";
 import { monitorPaths, runInputs, SpecsAhead, startSpec, type StartContext } from "./start-inputs.ts";
 import { deleteContainer, loadContainer } from "../../runtime/container/lifecycle.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -44,6 +44,17 @@ export interface Deps {
 export type { Condition } from "./wait.ts";
 
 
+/** A start's monitor on its way (startMonitor): its files, its argv, and the early start of it. */
+interface StartedMonitor {
+  paths: ReturnType<typeof monitorPaths>;
+  wrap: string[];
+  spawn?: LaunchOptions["spawnWrapper"];
+  early?: EarlyWrapper;
+}
+
+/** How long a monitor started after create waits for the container's first start. */
+const MONITOR_AHEAD_MS = 1000;
+
 /** Events: "start"(c), "exit"(c), "destroy"(c), "create"(c), "state"(c). */
 export class ContainerService extends EventEmitter {
   readonly byId = new Map<string, ContainerRecord>();
@@ -70,6 +81,8 @@ export class ContainerService extends EventEmitter {
     runtimeRoot: () => this.runtimeRoot,
   };
   private readonly specsAhead = new SpecsAhead();
+  /** monitors started right after create, for the first start to take (monitorAhead) */
+  private readonly monitorsAhead = new Map<string, { m: StartedMonitor; generation: number }>();
   private readonly signals = new ContainerSignals({
     find: (ref) => this.find(ref),
     runtimeRoot: () => this.runtimeRoot,
@@ -232,10 +245,62 @@ export class ContainerService extends EventEmitter {
         this.specsAhead.put(c, built);
         planAhead(runInputs(this.starts, c, built.spec));
         mark("create: start planned");
+        await this.monitorAhead(c);
       } catch (e) {
         log.debug(`container ${id.slice(0, 12)}: its start is not prepared ahead: ${(e as Error).message}`, { container: id });
       }
     });
+  }
+
+  /**
+   * A start's monitor, with the executor built in, started before the spec and the plan are
+   * built (they come to it later): the leftovers of a previous run cleared first (the runtime's
+   * state, the monitor's files), then the monitor and the executor exec on the other CPU.
+   */
+  private async startMonitor(c: ContainerRecord): Promise<StartedMonitor> {
+    const run = this.runDir(c.id);
+    await deleteContainer(this.runtimeRoot, c.id, true, this.sinks).catch(() => {});
+    fs.rmSync(run, { recursive: true, force: true });
+    fs.mkdirSync(run, { recursive: true, mode: 0o700 });
+    const paths = monitorPaths(this.starts, c);
+    const limits = logLimits(c, this.o.logOpts);
+    const wrap = this.deps.monitor.args({
+      ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
+      stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
+    });
+    const spawn = this.deps.monitor.spawner?.();
+    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
+    return { paths, wrap, spawn, early: early || undefined };
+  }
+
+  /**
+   * The first start's monitor, started right after create too (readySoon): a start within a
+   * second finds its executor waiting for the plan. Not taken by then, it goes, in the order of
+   * the container's other operations (a start after that starts one of its own).
+   */
+  private async monitorAhead(c: ContainerRecord): Promise<void> {
+    const m = await this.startMonitor(c);
+    if (!m.early) return;
+    const entry = { m, generation: c.generation };
+    this.monitorsAhead.set(c.id, entry);
+    setTimeout(() => void this.serial(c.id, () => this.dropMonitorAhead(c.id, entry)), MONITOR_AHEAD_MS).unref?.();
+  }
+
+  private async dropMonitorAhead(id: string, only?: { m: StartedMonitor }): Promise<void> {
+    const e = this.monitorsAhead.get(id);
+    if (!e || (only && e !== only)) return;
+    this.monitorsAhead.delete(id);
+    await e.m.early?.release();
+  }
+
+  private async takeMonitorAhead(c: ContainerRecord): Promise<StartedMonitor | undefined> {
+    const e = this.monitorsAhead.get(c.id);
+    if (e?.generation === c.generation) {
+      this.monitorsAhead.delete(c.id);
+      return e.m;
+    }
+    await this.dropMonitorAhead(c.id);
+    return undefined;
   }
 
   private cgroupsPath(id: string, hostConfig: Json): string {
@@ -266,21 +331,7 @@ export class ContainerService extends EventEmitter {
     }
     if (c.state.Status === "removing") throw conflict(`container ${id} is marked for removal and cannot be started`);
     mark(`start ${id.slice(0, 12)}: begin`);
-    const run = this.runDir(id);
-    // Leftovers of a previous run: the runtime's state, the monitor's files.
-    await deleteContainer(this.runtimeRoot, id, true, this.sinks).catch(() => {});
-    fs.rmSync(run, { recursive: true, force: true });
-    fs.mkdirSync(run, { recursive: true, mode: 0o700 });
-    const paths = monitorPaths(this.starts, c);
-    const limits = logLimits(c, this.o.logOpts);
-    const wrap = this.deps.monitor.args({
-      ...paths, logMaxSize: limits.size, logMaxFiles: limits.files,
-      stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
-    });
-    // The monitor and the executor exec now, on the other CPU, while the spec and the plan are
-    // built here; launch then finds the executor waiting for its plan.
-    const spawn = this.deps.monitor.spawner?.();
-    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
+    const { paths, wrap, spawn, early } = (await this.takeMonitorAhead(c)) ?? (await this.startMonitor(c));
     try {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
@@ -488,6 +539,7 @@ export class ContainerService extends EventEmitter {
     this.controls.delete(id);
     this.restarts.reset(id);
     this.specsAhead.drop(id);
+    await this.dropMonitorAhead(id);
     if (c.state.Restarting) c.state = { ...c.state, Running: false, Restarting: false, Status: "exited" };
     if (c.state.Running) {
       c.state = { ...c.state, Status: "removing" };
@@ -527,6 +579,7 @@ export class ContainerService extends EventEmitter {
 
   /** Finishes the cleanups still owed: those under way, and those a dead berthd left (at start). */
   async drain(): Promise<void> {
+    for (const id of [...this.monitorsAhead.keys()]) await this.dropMonitorAhead(id);
     for (const id of this.store.retired()) this.cleanUpLater(id);
     while (this.cleaning.size) await Promise.allSettled([...this.cleaning.values()]);
   }
