@@ -188,7 +188,7 @@ describe.skipIf(!!skip)("berthd crash during a removal", () => {
       await d.importBusybox();
       const id = (await d.docker(["create", "--name", "half", "busybox", "true"])).stdout.trim();
       const merged = `${d.dataRoot}/rootfs/${id}/merged`;
-      // mounted (right after create has answered: see ContainerService.mountSoon)
+      // mounted (right after create has answered: see StartsAhead.prepare in start-ahead.ts)
       const mounted = () => fs.existsSync(merged) && fs.statSync(merged).dev !== fs.statSync(`${d.dataRoot}/rootfs/${id}`).dev;
       for (let i = 0; i < 200 && !mounted(); i++) await Bun.sleep(10);
       expect(mounted()).toBe(true);

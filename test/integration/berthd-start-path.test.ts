@@ -98,7 +98,7 @@ describe.skipIf(!!skip)("berthd start path", () => {
   });
 
   // create answers once the container is recorded; its rootfs (mkdirs, overlay mount) is made in
-  // the time the CLI takes to send its start (ContainerService.mountSoon), queued before it.
+  // the time the CLI takes to send its start (StartsAhead.prepare in start-ahead.ts), queued before it.
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`http://localhost/v1.45${path}`, {
       unix: d.sock, method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
@@ -204,7 +204,7 @@ describe.skipIf(!!skip)("berthd start path", () => {
     expect((await docker("rm", "-f", "unbound")).code).toBe(0);
   });
 
-  // The first start's monitor is started right after create (ContainerService.monitorAhead).
+  // The first start's monitor is started right after create (StartsAhead in start-ahead.ts).
   // (the monitor itself, not its executor child, which is a fork with the same argv)
   const monitorsFor = (id: string) => monitorsOf(d).filter((p) => {
     try {

@@ -1,7 +1,7 @@
 // SpecsAhead: a start spec built between create and start is taken by that start only while it
 // is still what the start would build (the same record, soon enough), and only once.
 import { describe, expect, it } from "bun:test";
-import { SpecsAhead } from "../../src/engine/containers/start-inputs.ts";
+import { SpecsAhead } from "../../src/engine/containers/start-ahead.ts";
 import type { ContainerRecord } from "../../src/engine/containers/store.ts";
 
 const record = (id: string): ContainerRecord =>

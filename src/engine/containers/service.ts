@@ -7,9 +7,10 @@ import fs from "node:fs";
 import { EventEmitter } from "node:events";
 import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
-import { planAhead, runContainer } from "../../runtime/container/run.ts";
-import { startWrapperEarly, type EarlyWrapper, type LaunchOptions } from "../../runtime/executor/launch.ts";
-import { monitorPaths, runInputs, SpecsAhead, startSpec, type StartContext } from "./start-inputs.ts";
+import { runContainer } from "../../runtime/container/run.ts";
+import { startWrapperEarly } from "../../runtime/executor/launch.ts";
+import { monitorPaths, runInputs, startSpec, type StartContext } from "./start-inputs.ts";
+import { StartsAhead, type StartedMonitor } from "./start-ahead.ts";
 import { deleteContainer, loadContainer } from "../../runtime/container/lifecycle.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
 import * as log from "../log.ts";
@@ -44,17 +45,6 @@ export interface Deps {
 export type { Condition } from "./wait.ts";
 
 
-/** A start's monitor on its way (startMonitor): its files, its argv, and the early start of it. */
-interface StartedMonitor {
-  paths: ReturnType<typeof monitorPaths>;
-  wrap: string[];
-  spawn?: LaunchOptions["spawnWrapper"];
-  early?: EarlyWrapper;
-}
-
-/** How long a monitor started after create waits for the container's first start. */
-const MONITOR_AHEAD_MS = 1000;
-
 /** Events: "start"(c), "exit"(c), "destroy"(c), "create"(c), "state"(c). */
 export class ContainerService extends EventEmitter {
   readonly byId = new Map<string, ContainerRecord>();
@@ -80,9 +70,13 @@ export class ContainerService extends EventEmitter {
     buildSpec: (i) => this.deps.buildSpec(i), imageConfig: (c) => this.imageConfigOf(c), cgroupsPath: (id, h) => this.cgroupsPath(id, h),
     runtimeRoot: () => this.runtimeRoot,
   };
-  private readonly specsAhead = new SpecsAhead();
-  /** monitors started right after create, for the first start to take (monitorAhead) */
-  private readonly monitorsAhead = new Map<string, { m: StartedMonitor; generation: number }>();
+  private readonly ahead = new StartsAhead({
+    record: (id) => this.byId.get(id),
+    serial: (id, fn) => this.serial(id, fn),
+    prepareRootfs: (id, imageId) => this.deps.rootfs.prepare(id, imageId),
+    starts: this.starts,
+    startMonitor: (c) => this.startMonitor(c),
+  });
   private readonly signals = new ContainerSignals({
     find: (ref) => this.find(ref),
     runtimeRoot: () => this.runtimeRoot,
@@ -216,40 +210,8 @@ export class ContainerService extends EventEmitter {
     mark("create: stored");
     this.byId.set(id, rec);
     this.emit("create", rec);
-    if (this.deps.rootfs.reserve) this.readySoon(id, image.id);
+    if (this.deps.rootfs.reserve) this.ahead.prepare(id, image.id); // (start-ahead.ts)
     return { Id: id, Warnings: warnings };
-  }
-
-  /**
-   * What a container just created needs for its start, done right after create has answered:
-   * the docker CLI spends a millisecond or two between create's answer and its start, and the
-   * rootfs (mkdirs, overlay mount: 0.7 ms), the start's spec and the runtime's plan (0.6 ms) fit
-   * in there rather than before the answer or after the start request. Queued as every change to
-   * the container is, so a start or rm sent at once waits for it; export mounts by itself
-   * (prepare is idempotent); the start takes spec and plan only if they are still what it would
-   * build (SpecsAhead, planAhead). A failure is left to start, which does it all again and
-   * reports it, as dockerd, which mounts at start.
-   */
-  private readySoon(id: string, imageId: string): void {
-    void this.serial(id, async () => {
-      await new Promise((r) => setImmediate(r)); // after the answer has gone out
-      const c = this.byId.get(id);
-      if (!c) return;
-      try {
-        const rootfs = await this.deps.rootfs.prepare(id, imageId);
-        mark("create: rootfs mounted");
-        await new Promise((r) => setImmediate(r)); // a request that came meanwhile (the attach) goes first
-        if (this.byId.get(id) !== c) return;
-        const built = startSpec(this.starts, c, rootfs);
-        if (built.spec.process?.cwd && built.spec.process.cwd !== "/") ensureWorkdir(rootfs, built.spec.process.cwd);
-        this.specsAhead.put(c, built);
-        planAhead(runInputs(this.starts, c, built.spec));
-        mark("create: start planned");
-        await this.monitorAhead(c);
-      } catch (e) {
-        log.debug(`container ${id.slice(0, 12)}: its start is not prepared ahead: ${(e as Error).message}`, { container: id });
-      }
-    });
   }
 
   /**
@@ -271,36 +233,6 @@ export class ContainerService extends EventEmitter {
     const spawn = this.deps.monitor.spawner?.();
     const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
     return { paths, wrap, spawn, early: early || undefined };
-  }
-
-  /**
-   * The first start's monitor, started right after create too (readySoon): a start within a
-   * second finds its executor waiting for the plan. Not taken by then, it goes, in the order of
-   * the container's other operations (a start after that starts one of its own).
-   */
-  private async monitorAhead(c: ContainerRecord): Promise<void> {
-    const m = await this.startMonitor(c);
-    if (!m.early) return;
-    const entry = { m, generation: c.generation };
-    this.monitorsAhead.set(c.id, entry);
-    setTimeout(() => void this.serial(c.id, () => this.dropMonitorAhead(c.id, entry)), MONITOR_AHEAD_MS).unref?.();
-  }
-
-  private async dropMonitorAhead(id: string, only?: { m: StartedMonitor }): Promise<void> {
-    const e = this.monitorsAhead.get(id);
-    if (!e || (only && e !== only)) return;
-    this.monitorsAhead.delete(id);
-    await e.m.early?.release();
-  }
-
-  private async takeMonitorAhead(c: ContainerRecord): Promise<StartedMonitor | undefined> {
-    const e = this.monitorsAhead.get(c.id);
-    if (e?.generation === c.generation) {
-      this.monitorsAhead.delete(c.id);
-      return e.m;
-    }
-    await this.dropMonitorAhead(c.id);
-    return undefined;
   }
 
   private cgroupsPath(id: string, hostConfig: Json): string {
@@ -331,12 +263,12 @@ export class ContainerService extends EventEmitter {
     }
     if (c.state.Status === "removing") throw conflict(`container ${id} is marked for removal and cannot be started`);
     mark(`start ${id.slice(0, 12)}: begin`);
-    const { paths, wrap, spawn, early } = (await this.takeMonitorAhead(c)) ?? (await this.startMonitor(c));
+    const { paths, wrap, spawn, early } = (await this.ahead.takeMonitor(c)) ?? (await this.startMonitor(c));
     try {
       mark("start: leftovers cleared");
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
       mark("start: rootfs mounted");
-      const ahead = this.specsAhead.take(c);
+      const ahead = this.ahead.takeSpec(c);
       const { spec, warnings } = ahead ?? startSpec(this.starts, c, rootfs);
       for (const w of warnings) log.warn(w, { container: id });
       if (!ahead && spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
@@ -538,8 +470,7 @@ export class ContainerService extends EventEmitter {
     this.controls.get(id)?.close();
     this.controls.delete(id);
     this.restarts.reset(id);
-    this.specsAhead.drop(id);
-    await this.dropMonitorAhead(id);
+    await this.ahead.drop(id);
     if (c.state.Restarting) c.state = { ...c.state, Running: false, Restarting: false, Status: "exited" };
     if (c.state.Running) {
       c.state = { ...c.state, Status: "removing" };
@@ -579,7 +510,7 @@ export class ContainerService extends EventEmitter {
 
   /** Finishes the cleanups still owed: those under way, and those a dead berthd left (at start). */
   async drain(): Promise<void> {
-    for (const id of [...this.monitorsAhead.keys()]) await this.dropMonitorAhead(id);
+    await this.ahead.dropAll();
     for (const id of this.store.retired()) this.cleanUpLater(id);
     while (this.cleaning.size) await Promise.allSettled([...this.cleaning.values()]);
   }

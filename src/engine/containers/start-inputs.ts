@@ -51,31 +51,3 @@ export function runInputs(ctx: StartContext, c: ContainerRecord, spec: Spec): Ru
   const paths = monitorPaths(ctx, c);
   return { id: c.id, bundle: ctx.dir(c.id), spec, root: ctx.runtimeRoot(), pidFile: paths.pidFile, detach: true, consoleSocket: paths.consoleSocket };
 }
-
-/**
- * Start specs built ahead, between a container's create and its first start (the time the CLI
- * takes to send it), for that start to take: from the same record (its config objects the
- * same) and soon enough, as the spec read the rootfs's passwd and group when it was built.
- */
-export class SpecsAhead {
-  private byId = new Map<string, { spec: Spec; warnings: string[]; config: Json; hostConfig: Json; generation: number; at: number }>();
-
-  constructor(readonly maxAgeMs = 1000) {}
-
-  put(c: ContainerRecord, built: { spec: Spec; warnings: string[] }): void {
-    this.byId.set(c.id, { ...built, config: c.config, hostConfig: c.hostConfig, generation: c.generation, at: performance.now() });
-    // not taken: let go of it (a create never started keeps nothing)
-    setTimeout(() => this.drop(c.id), this.maxAgeMs + 100).unref?.();
-  }
-
-  take(c: ContainerRecord): { spec: Spec; warnings: string[] } | undefined {
-    const a = this.byId.get(c.id);
-    this.byId.delete(c.id);
-    if (!a || a.config !== c.config || a.hostConfig !== c.hostConfig || a.generation !== c.generation) return undefined;
-    return performance.now() - a.at <= this.maxAgeMs ? a : undefined;
-  }
-
-  drop(id: string): void {
-    this.byId.delete(id);
-  }
-}
