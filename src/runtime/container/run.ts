@@ -6,6 +6,7 @@ import path from "node:path";
 import { BerthError, configError } from "../errors.ts";
 import type { Spec } from "../spec/types.ts";
 import { compilePlan, type CompileInput } from "../plan/compile.ts";
+import { encodeAhead } from "../plan/encode.ts";
 import type { SeccompNotify } from "../plan/process.ts";
 import { printPlan } from "../plan/print.ts";
 import type { Plan } from "../plan/types.ts";
@@ -168,7 +169,10 @@ export function planAhead(o: RunOptions): void {
   const mode: Mode = o.detach ? "detach" : "foreground";
   const cgroups = new CgroupSetup(o.id, o.spec, o.systemdCgroup ?? false);
   // A plan that cannot be made is made again by the run, which then reports why.
-  const planned = preparePlan(o, cgroups, mode).catch(() => undefined);
+  const planned = preparePlan(o, cgroups, mode).then((p) => {
+    encodeAhead(p.plan); // (its bytes too: launch sends them as they are)
+    return p;
+  }).catch(() => undefined);
   ahead.set(o.spec, { key: aheadKey(o, mode), at: performance.now(), cgroups, planned });
 }
 

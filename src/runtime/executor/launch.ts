@@ -3,7 +3,7 @@ import { mark } from "../trace.ts";
 import fs from "node:fs";
 import { BerthError } from "../errors.ts";
 import { writeAll } from "../io.ts";
-import { encodePlan } from "../plan/encode.ts";
+import { planBytes } from "../plan/encode.ts";
 import { diedError, stepError } from "../plan/errors.ts";
 import type { Plan } from "../plan/types.ts";
 
@@ -284,7 +284,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     mark("executor spawned");
   }
   if (goFirst && !planError) {
-    writeAll(ctlFd, encodePlan(plan));
+    writeAll(ctlFd, planBytes(plan));
     mark("plan sent");
     before();
   }
@@ -301,7 +301,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     } catch { /* the executor failed a step before and is gone: its report says which */ }
     mark("go sent");
   } else {
-    writeAll(ctlFd, encodePlan(plan));
+    writeAll(ctlFd, planBytes(plan));
     mark("plan sent");
   }
   // A wrapped executor is recorded once it has its plan, off the start's path: until the commit

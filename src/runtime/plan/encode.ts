@@ -8,6 +8,19 @@ const enc = new TextEncoder();
  * One pass into one buffer (it grows by doubling): a plan is ~80 steps and ~300 fields, and a
  * small array per field cost most of a millisecond per start.
  */
+/** Plans encoded already (encodeAhead), by plan object: a plan is not changed once made. */
+const encoded = new WeakMap<Plan, Uint8Array>();
+
+/** Encodes `plan` now, for the launch that sends it later (berthd's plans made ahead). */
+export function encodeAhead(plan: Plan): void {
+  if (!encoded.has(plan)) encoded.set(plan, encodePlan(plan));
+}
+
+/** The plan's bytes: encoded ahead, or now. */
+export function planBytes(plan: Plan): Uint8Array {
+  return encoded.get(plan) ?? encodePlan(plan);
+}
+
 export function encodePlan(plan: Plan): Uint8Array {
   let buf = new Uint8Array(16 << 10);
   let dv = new DataView(buf.buffer);
