@@ -62,9 +62,11 @@ export interface LaunchOptions {
   /** The executor runs (its pid): record it before it can do anything (a wrapped one: once it has its plan). */
   onSpawn?: (executorPid: number) => void;
   /**
-   * Host work the plan does not depend on being done yet (making the cgroups), done while the
-   * executor (and the wrapper before it) start on the other CPU; the executor waits for its
-   * plan meanwhile. A throw closes the control socket: the executor exits without a plan.
+   * Host work the plan does not depend on being done yet (making the cgroups). With an awaitGo
+   * step in the plan it runs once the plan has gone, while the executor does its first steps,
+   * and the executor opens the cgroups on our word after it; without one, while the executor
+   * (and the wrapper before it) start, before the plan goes. A throw closes the control
+   * socket: the executor exits, with nothing made but its own network namespace.
    */
   beforePlan?: () => void;
   /** Host work done while the executor carries out its plan, before the commit. Must not throw. */
@@ -243,7 +245,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
   let ownCtl = false;
   let spawning: Promise<SpawnedWrapper> | undefined;
   if (opts.wrap && opts.spawnWrapper && preserve === 0) {
-    // Asked for now, carried out by the spawner while beforePlan runs here.
+    // Asked for now, carried out by the spawner meanwhile (berthd asks even earlier: startWrapperEarly).
     spawning = opts.spawnWrapper(wrapArgv(3), sealed ? [opts.executorFd!] : []);
   } else {
     try {
