@@ -127,7 +127,7 @@ try {
   console.log(`\ndocker run --rm busybox true, ${runs} sequential each, interleaved, stock CLI`);
   console.log("daemon    median ms    p90 ms");
   for (const [n, xs] of Object.entries(seq)) console.log(`${n.padEnd(8)} ${q(xs, 0.5).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(9)}`);
-  console.log(`berthd/dockerd median ratio: ${(q(seq.berthd, 0.5) / q(seq.dockerd, 0.5)).toFixed(2)} (goal <= 0.20)`);
+  console.log(`berthd/dockerd median ratio: ${(q(seq.berthd, 0.5) / q(seq.dockerd, 0.5)).toFixed(3)} (goal <= 0.20)`);
   const f = q(floor, 0.5);
   console.log(`the CLI against a stub daemon that does nothing: ${f.toFixed(1)} ms; above it: berthd ${(q(seq.berthd, 0.5) - f).toFixed(1)} ms, dockerd ${(q(seq.dockerd, 0.5) - f).toFixed(1)} ms (ratio ${((q(seq.berthd, 0.5) - f) / (q(seq.dockerd, 0.5) - f)).toFixed(2)})`);
 
