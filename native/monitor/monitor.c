@@ -269,6 +269,16 @@ static void finish(int st) {
   _exit(0);
 }
 
+// Our attach socket as we made it. A monitor that gives up (its executor got no plan: berthd
+// died, or gave up on the start) may find its run dir already remade for a new start, with a new
+// monitor's socket there: it leaves that start's files alone.
+static struct stat own_socket;
+
+static int files_still_ours(void) {
+  struct stat st;
+  return stat(o.attach_socket, &st) == 0 && st.st_ino == own_socket.st_ino && st.st_dev == own_socket.st_dev;
+}
+
 static void reap(void) {
   int st;
   pid_t p;
@@ -277,10 +287,12 @@ static void reap(void) {
       program_pid = -1;
       if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
         // Setup failed: the runtime reported why to berthd; here only the status.
-        write_exit_record(o.exit_file, status_code(st), 0, 0, 1, NULL);
-        broadcast(3, "{\"setupFailed\":true}", 20);
-        unlink(o.attach_socket);
-        if (o.console_socket) unlink(o.console_socket);
+        if (files_still_ours()) {
+          write_exit_record(o.exit_file, status_code(st), 0, 0, 1, NULL);
+          broadcast(3, "{\"setupFailed\":true}", 20);
+          unlink(o.attach_socket);
+          if (o.console_socket) unlink(o.console_socket);
+        }
         _exit(0);
       }
       clock_gettime(CLOCK_MONOTONIC, &program_exit_time);
@@ -309,10 +321,12 @@ static void give_up_without_init(void) {
 }
 
 static void give_up_without_init_now(void) {
-  write_exit_record(o.exit_file, 255, 0, 0, 1, "no container process: the runtime did not report one");
-  broadcast(3, "{\"setupFailed\":true}", 20);
-  unlink(o.attach_socket);
-  if (o.console_socket) unlink(o.console_socket);
+  if (files_still_ours()) {
+    write_exit_record(o.exit_file, 255, 0, 0, 1, "no container process: the runtime did not report one");
+    broadcast(3, "{\"setupFailed\":true}", 20);
+    unlink(o.attach_socket);
+    if (o.console_socket) unlink(o.console_socket);
+  }
   _exit(0);
 }
 
@@ -345,6 +359,7 @@ int main(int argc, char **argv) {
   if (sfd < 0) die("signalfd");
 
   attach_fd = listen_unix(o.attach_socket);
+  if (stat(o.attach_socket, &own_socket) < 0) die(o.attach_socket);
   if (o.console_socket) console_listen_fd = listen_unix(o.console_socket);
 
   int child_in = null, child_out = null, child_err = null;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import net from "node:net";
 import { BERTHD, Berthd, berthdSkipReason, spawnerOf, berthdForSuite } from "../helpers/berthd.ts";
-import { alive } from "../helpers/dockerd.ts";
+import { alive, processesMentioning } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
 
@@ -218,3 +218,37 @@ describe.skipIf(!!skip)("berthd crash during a removal", () => {
   });
 });
 
+describe.skipIf(!!skip)("berthd killed right after a create", () => {
+  // The first start's monitor is started after create (start-ahead.ts). Its berthd killed, its
+  // executor gets no plan and both go; the next berthd's start makes a monitor of its own in the
+  // remade run dir, and the old one, had it lingered, leaves those files alone (monitor.c,
+  // files_still_ours).
+  it("the monitor started for the dead daemon's start goes, and the next berthd's start runs", async () => {
+    const d = new Berthd("ahead-crash");
+    try {
+      await d.start();
+      await d.importBusybox();
+      const id = (await d.docker(["create", "busybox", "sleep", "30"])).stdout.trim();
+      const sock = `${d.execRoot}/m/${id.slice(0, 16)}/attach.sock`;
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await Bun.sleep(10); // the monitor ahead listens
+      expect(fs.existsSync(sock)).toBe(true);
+      expect(await d.stopDaemon("SIGKILL")).not.toBe(0);
+      await d.start();
+      expect((await d.docker(["start", id])).code).toBe(0);
+      await Bun.sleep(300);
+      expect(fs.existsSync(sock)).toBe(true);
+      const monitors = processesMentioning(d.dir).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/comm`, "utf8") === "berth-monitor\n";
+        } catch {
+          return false;
+        }
+      });
+      expect(monitors.length).toBe(1); // the new start's only
+      expect((await d.docker(["inspect", "-f", "{{.State.Status}}", id])).stdout.trim()).toBe("running");
+      expect((await d.docker(["rm", "-f", id])).code).toBe(0);
+    } finally {
+      expect(await d.stop()).toEqual([]);
+    }
+  });
+});
