@@ -279,6 +279,17 @@ static int files_still_ours(void) {
   return stat(o.attach_socket, &st) == 0 && st.st_ino == own_socket.st_ino && st.st_dev == own_socket.st_dev;
 }
 
+// No container process came: record the failed setup and go (leaving a newer start's files be).
+static void exit_setup_failed(int code, const char *error) {
+  if (files_still_ours()) {
+    write_exit_record(o.exit_file, code, 0, 0, 1, error);
+    broadcast(3, "{\"setupFailed\":true}", 20);
+    unlink(o.attach_socket);
+    if (o.console_socket) unlink(o.console_socket);
+  }
+  _exit(0);
+}
+
 static void reap(void) {
   int st;
   pid_t p;
@@ -287,13 +298,7 @@ static void reap(void) {
       program_pid = -1;
       if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
         // Setup failed: the runtime reported why to berthd; here only the status.
-        if (files_still_ours()) {
-          write_exit_record(o.exit_file, status_code(st), 0, 0, 1, NULL);
-          broadcast(3, "{\"setupFailed\":true}", 20);
-          unlink(o.attach_socket);
-          if (o.console_socket) unlink(o.console_socket);
-        }
-        _exit(0);
+        exit_setup_failed(status_code(st), NULL);
       }
       clock_gettime(CLOCK_MONOTONIC, &program_exit_time);
       continue;
@@ -321,13 +326,7 @@ static void give_up_without_init(void) {
 }
 
 static void give_up_without_init_now(void) {
-  if (files_still_ours()) {
-    write_exit_record(o.exit_file, 255, 0, 0, 1, "no container process: the runtime did not report one");
-    broadcast(3, "{\"setupFailed\":true}", 20);
-    unlink(o.attach_socket);
-    if (o.console_socket) unlink(o.console_socket);
-  }
-  _exit(0);
+  exit_setup_failed(255, "no container process: the runtime did not report one");
 }
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
