@@ -9,7 +9,7 @@ import { BerthError } from "../../runtime/errors.ts";
 import type { Sinks } from "../../runtime/sinks.ts";
 import { runContainer } from "../../runtime/container/run.ts";
 import { startWrapperEarly } from "../../runtime/executor/launch.ts";
-import { monitorPaths, runInputs, startSpec, type StartContext } from "./start-inputs.ts";
+import { monitorPaths, prepareStart, runInputs, type StartContext } from "./start-inputs.ts";
 import { StartsAhead, type StartedMonitor } from "./start-ahead.ts";
 import { deleteContainer, loadContainer } from "../../runtime/container/lifecycle.ts";
 import { ApiError, badRequest, conflict, notFound, notModified } from "../errors.ts";
@@ -20,7 +20,6 @@ import type { ImageSource, MonitorApi, MonitorConn, RootfsManager, SpecBuilder }
 import { mergeImageConfig, validateCreate } from "./config.ts";
 import { cgroupsPathFor, writeContainerFiles } from "./spec/index.ts";
 import { mark } from "../../runtime/trace.ts";
-import { ensureWorkdir } from "../rootfs/workdir.ts";
 import { checkRestartPolicy, Restarts } from "./restart.ts";
 import { ContainerSignals } from "./signals.ts";
 import { checkLogDriver, logLimits, logsRead } from "./logopts.ts";
@@ -231,8 +230,8 @@ export class ContainerService extends EventEmitter {
       stdin: !!c.config.OpenStdin, stdinOnce: !!c.config.StdinOnce,
     });
     const spawn = this.deps.monitor.spawner?.();
-    const early = spawn && startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd);
-    return { paths, wrap, spawn, early: early || undefined };
+    const early = spawn ? startWrapperEarly(spawn, wrap, this.deps.monitor.executorFd) : undefined;
+    return { paths, wrap, spawn, early };
   }
 
   private cgroupsPath(id: string, hostConfig: Json): string {
@@ -269,9 +268,8 @@ export class ContainerService extends EventEmitter {
       const rootfs = await this.deps.rootfs.prepare(id, c.imageId);
       mark("start: rootfs mounted");
       const ahead = this.ahead.takeSpec(c);
-      const { spec, warnings } = ahead ?? startSpec(this.starts, c, rootfs);
+      const { spec, warnings } = ahead ?? prepareStart(this.starts, c, rootfs);
       for (const w of warnings) log.warn(w, { container: id });
-      if (!ahead && spec.process?.cwd && spec.process.cwd !== "/") ensureWorkdir(rootfs, spec.process.cwd);
       mark(ahead ? "start: spec built ahead" : "start: spec built");
       let initPid = 0;
       // Created and started in one go (as runc run -d): the init execs on the commit's answer,

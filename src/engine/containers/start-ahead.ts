@@ -9,8 +9,7 @@ import { planAhead } from "../../runtime/container/run.ts";
 import type { Spec } from "../../runtime/spec/types.ts";
 import { mark } from "../../runtime/trace.ts";
 import * as log from "../log.ts";
-import { ensureWorkdir } from "../rootfs/workdir.ts";
-import { monitorPaths, runInputs, startSpec, type StartContext } from "./start-inputs.ts";
+import { monitorPaths, prepareStart, runInputs, type StartContext } from "./start-inputs.ts";
 import type { ContainerRecord, Json } from "./store.ts";
 
 /** A start's monitor on its way (ContainerService.startMonitor): its files, its argv, and the early start of it. */
@@ -59,8 +58,7 @@ export class StartsAhead {
         mark("create: rootfs mounted");
         await new Promise((r) => setImmediate(r)); // a request that came meanwhile (the attach) goes first
         if (this.host.record(id) !== c) return;
-        const built = startSpec(this.host.starts, c, rootfs);
-        if (built.spec.process?.cwd && built.spec.process.cwd !== "/") ensureWorkdir(rootfs, built.spec.process.cwd);
+        const built = prepareStart(this.host.starts, c, rootfs);
         this.specs.put(c, built);
         planAhead(runInputs(this.host.starts, c, built.spec));
         mark("create: start planned");

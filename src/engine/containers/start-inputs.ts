@@ -5,6 +5,7 @@ import fs from "node:fs";
 import type { Spec } from "../../runtime/spec/types.ts";
 import type { RunOptions } from "../../runtime/container/run.ts";
 import type { SpecBuilder } from "./deps.ts";
+import { ensureWorkdir } from "../rootfs/workdir.ts";
 import { logsRead } from "./logopts.ts";
 import type { ContainerRecord, Json } from "./store.ts";
 
@@ -44,6 +45,14 @@ export function startSpec(ctx: StartContext, c: ContainerRecord, rootfs: string)
     files: { hostsPath: `${dir}/hosts`, hostnamePath: `${dir}/hostname`, resolvConfPath: `${dir}/resolv.conf` },
     cgroupsPath: ctx.cgroupsPath(c.id, c.hostConfig), passwd: read("/etc/passwd"), group: read("/etc/group"), phase: "start",
   });
+}
+
+/** startSpec, and the working directory made in the rootfs (as dockerd does at start). */
+export function prepareStart(ctx: StartContext, c: ContainerRecord, rootfs: string): { spec: Spec; warnings: string[] } {
+  const built = startSpec(ctx, c, rootfs);
+  const cwd = built.spec.process?.cwd;
+  if (cwd && cwd !== "/") ensureWorkdir(rootfs, cwd);
+  return built;
 }
 
 /** What runContainer gets for a start of `c` with `spec`, but for the monitor and the callbacks. */

@@ -285,7 +285,7 @@ export async function launch(plan: Plan, opts: LaunchOptions = {}): Promise<Laun
     }
     mark("executor spawned");
   }
-  if (goFirst && !planError) {
+  if (goFirst) {
     writeAll(ctlFd, planBytes(plan));
     mark("plan sent");
     before();

@@ -4,10 +4,6 @@ import type { Plan } from "./types.ts";
 
 const enc = new TextEncoder();
 
-/**
- * One pass into one buffer (it grows by doubling): a plan is ~80 steps and ~300 fields, and a
- * small array per field cost most of a millisecond per start.
- */
 /** Plans encoded already (encodeAhead), by plan object: a plan is not changed once made. */
 const encoded = new WeakMap<Plan, Uint8Array>();
 
@@ -21,6 +17,10 @@ export function planBytes(plan: Plan): Uint8Array {
   return encoded.get(plan) ?? encodePlan(plan);
 }
 
+/**
+ * One pass into one buffer (it grows by doubling): a plan is ~80 steps and ~300 fields, and a
+ * small array per field cost most of a millisecond per start.
+ */
 export function encodePlan(plan: Plan): Uint8Array {
   let buf = new Uint8Array(16 << 10);
   let dv = new DataView(buf.buffer);
