@@ -27,17 +27,19 @@ function rssKb(pid: number): number {
   }
 }
 
+/** The machine's CPU time so far, in ticks per kind (/proc/stat's cpu line: user, nice, system, idle, iowait, ...). */
+const cpuTicks = () => fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+
 /**
  * Waits until the machine is idle (90% over 300 ms, at most 20 s): what a daemon left running
  * after the last phase (dockerd's network namespaces are torn down by the kernel in the
  * background, containerd collects garbage later) must not be billed to the next phase.
  */
 async function quiesce(): Promise<void> {
-  const cpu = () => fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   for (let i = 0; i < 60; i++) {
-    const a = cpu();
+    const a = cpuTicks();
     await Bun.sleep(300);
-    const b = cpu();
+    const b = cpuTicks();
     const d = b.map((x, k) => x - a[k]);
     const total = d.reduce((x, y) => x + y, 0);
     if (total > 0 && d[3] / total >= 0.9) return;
@@ -46,7 +48,7 @@ async function quiesce(): Promise<void> {
 
 /** CPU time the whole machine has spent busy so far, ms (/proc/stat: all but idle and iowait). */
 function busyMs(): number {
-  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const f = cpuTicks();
   const ticks = f.reduce((a, b) => a + b, 0) - f[3] - f[4];
   return ticks * 10; // USER_HZ 100
 }

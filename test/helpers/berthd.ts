@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { mountTmpfs, scratchDir } from "./scratch.ts";
 import fs from "node:fs";
 import { BUSYBOX, IS_ROOT, REPO, makeRootfs } from "./rootfs.ts";
+import { processesMentioning } from "./dockerd.ts";
 
 export { BUSYBOX, IS_ROOT, makeRootfs };
 export const BERTHD = `${REPO}/bin/berthd`;
@@ -37,6 +38,33 @@ export function spawnerOf(pid: number): number | undefined {
     } catch { /* gone */ }
   }
   return undefined;
+}
+
+/**
+ * The berth-monitor processes of daemon `d` (argv[0] is berth-monitor and the argv names files
+ * under its directory): each monitor, and its executor child while that lives (a fork with the
+ * same argv). With `id`, only those of that container's run dir (the id's first 16 digits).
+ */
+export function monitorProcesses(d: Berthd, id?: string): number[] {
+  return processesMentioning(d.dir).filter((p) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
+      return argv.split("\0")[0].endsWith("/berth-monitor") && (!id || argv.includes(`/m/${id.slice(0, 16)}/`));
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
+/** Of `pids`, the monitors themselves, not their executor children (which rename themselves berth-executor). */
+export function monitorsOnly(pids: number[]): number[] {
+  return pids.filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/comm`, "utf8") === "berth-monitor\n";
+    } catch {
+      return false; // gone
+    }
+  });
 }
 
 export class Berthd {

@@ -3,8 +3,8 @@
 import { describe, expect, it } from "bun:test";
 import fs from "node:fs";
 import net from "node:net";
-import { BERTHD, Berthd, berthdSkipReason, spawnerOf, berthdForSuite } from "../helpers/berthd.ts";
-import { alive, processesMentioning } from "../helpers/dockerd.ts";
+import { BERTHD, Berthd, berthdSkipReason, spawnerOf, berthdForSuite, monitorProcesses, monitorsOnly } from "../helpers/berthd.ts";
+import { alive } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
 
@@ -237,14 +237,7 @@ describe.skipIf(!!skip)("berthd killed right after a create", () => {
       expect((await d.docker(["start", id])).code).toBe(0);
       await Bun.sleep(300);
       expect(fs.existsSync(sock)).toBe(true);
-      const monitors = processesMentioning(d.dir).filter((p) => {
-        try {
-          return fs.readFileSync(`/proc/${p}/comm`, "utf8") === "berth-monitor\n";
-        } catch {
-          return false;
-        }
-      });
-      expect(monitors.length).toBe(1); // the new start's only
+      expect(monitorsOnly(monitorProcesses(d)).length).toBe(1); // the new start's only
       expect((await d.docker(["inspect", "-f", "{{.State.Status}}", id])).stdout.trim()).toBe("running");
       expect((await d.docker(["rm", "-f", id])).code).toBe(0);
     } finally {

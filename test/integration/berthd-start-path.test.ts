@@ -4,39 +4,28 @@
 // from the container's record alone: its image may be gone by then.
 import { describe, expect, it } from "bun:test";
 import fs from "node:fs";
-import { Berthd, berthdSkipReason, berthdForSuite } from "../helpers/berthd.ts";
+import { berthdSkipReason, berthdForSuite, monitorProcesses, monitorsOnly } from "../helpers/berthd.ts";
 import { sealsOf } from "../../src/engine/sys/libc.ts";
 import { MONITOR_PATH } from "../../src/engine/monitor/api.ts";
-import { processesMentioning } from "../helpers/dockerd.ts";
 
 const skip = berthdSkipReason();
 
-/** The berth-monitor processes of this daemon (their argv names files under its directory). */
-function monitorsOf(d: Berthd): number[] {
-  return processesMentioning(d.dir).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0].endsWith("/berth-monitor");
-    } catch {
-      return false; // gone
-    }
-  });
-}
 
 describe.skipIf(!!skip)("berthd start path", () => {
   const { d, docker } = berthdForSuite("startpath");
 
   it("(the monitors of this daemon are seen: one per running container)", async () => {
-    const before = monitorsOf(d).length;
+    const before = monitorProcesses(d).length;
     const r = await docker("run", "-d", "--name", "seen", "busybox", "sleep", "30");
     expect(r.code).toBe(0);
-    expect(monitorsOf(d).length).toBe(before + 1);
+    expect(monitorProcesses(d).length).toBe(before + 1);
     expect((await docker("rm", "-f", "seen")).code).toBe(0);
   });
 
   it("monitors run from a sealed copy of berth-monitor, the executor built in (no program of its own)", async () => {
-    const before = new Set(monitorsOf(d));
+    const before = new Set(monitorProcesses(d));
     expect((await docker("run", "-d", "--name", "sealed", "busybox", "sleep", "30")).code).toBe(0);
-    const [pid] = monitorsOf(d).filter((p) => !before.has(p));
+    const [pid] = monitorProcesses(d).filter((p) => !before.has(p));
     expect(fs.readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:berth-monitor");
     expect(fs.readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("berth-monitor\n"); // as ps shows it, not the memfd's name
     const fd = fs.openSync(`/proc/${pid}/exe`, "r");
@@ -59,15 +48,15 @@ describe.skipIf(!!skip)("berthd start path", () => {
   });
 
   it("a start refused after its monitor was started (no such user) leaves no monitor, and can be tried again", async () => {
-    const before = monitorsOf(d).length;
+    const before = monitorProcesses(d).length;
     const r = await docker("run", "--name", "nouser", "-u", "nosuchuser", "busybox", "true");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("unable to find user nosuchuser: no matching entries in passwd file");
     // gone by the time the answer came, not after the monitor's own wait for an init
-    expect(monitorsOf(d).length).toBe(before);
+    expect(monitorProcesses(d).length).toBe(before);
     const again = await docker("start", "nouser");
     expect(again.stderr).toContain("unable to find user nosuchuser");
-    expect(monitorsOf(d).length).toBe(before);
+    expect(monitorProcesses(d).length).toBe(before);
     expect((await docker("inspect", "-f", "{{.State.Status}} {{.State.Running}}", "nouser")).stdout.trim()).toBe("created false");
     expect((await docker("rm", "nouser")).code).toBe(0);
   });
@@ -170,14 +159,7 @@ describe.skipIf(!!skip)("berthd start path", () => {
     const frozen = `/sys/fs/cgroup/freezer${d.cgroupParent}/${id}`;
     fs.mkdirSync(frozen, { recursive: true });
     fs.writeFileSync(`${frozen}/freezer.state`, "FROZEN");
-    // (this container's monitors: their argv names its run dir, by the id's first 16 digits)
-    const its = () => monitorsOf(d).filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`/m/${id.slice(0, 16)}/`);
-      } catch {
-        return false; // gone
-      }
-    });
+    const its = () => monitorProcesses(d, id); // (this container's monitor and executor)
     try {
       const r = await docker("start", id);
       expect(r.code).not.toBe(0);
@@ -194,10 +176,10 @@ describe.skipIf(!!skip)("berthd start path", () => {
   it("the spawner and the monitor fork on their own CPU (fork-here.h), but nothing they start stays bound to it", async () => {
     const allowed = (status: string) => /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
     const mine = allowed(fs.readFileSync("/proc/self/status", "utf8"));
-    const before = new Set(monitorsOf(d));
+    const before = new Set(monitorProcesses(d));
     const r = await docker("run", "-d", "--name", "unbound", "busybox", "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 30");
     expect(r.code).toBe(0);
-    const [monitor] = monitorsOf(d).filter((p) => !before.has(p));
+    const [monitor] = monitorProcesses(d).filter((p) => !before.has(p));
     expect(allowed(fs.readFileSync(`/proc/${monitor}/status`, "utf8"))).toBe(mine);
     for (let i = 0; i < 100 && !(await docker("logs", "unbound")).stdout; i++) await Bun.sleep(20);
     expect(allowed((await docker("logs", "unbound")).stdout)).toBe(mine);
@@ -206,14 +188,7 @@ describe.skipIf(!!skip)("berthd start path", () => {
 
   // The first start's monitor is started right after create (StartsAhead in start-ahead.ts).
   // (the monitor itself, not its executor child, which is a fork with the same argv)
-  const monitorsFor = (id: string) => monitorsOf(d).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`/m/${id.slice(0, 16)}/`) &&
-        fs.readFileSync(`/proc/${p}/comm`, "utf8") === "berth-monitor\n";
-    } catch {
-      return false; // gone
-    }
-  });
+  const monitorsFor = (id: string) => monitorsOnly(monitorProcesses(d, id));
   const until = async (cond: () => boolean, ms = 3000) => {
     for (let t = 0; t < ms && !cond(); t += 20) await Bun.sleep(20);
     return cond();
